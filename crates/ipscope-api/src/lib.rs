@@ -1,0 +1,6 @@
+//! ipscope's contract: the Defender-compatible wire types and the pure logic both the app and the server need.
+//!
+//! This crate depends on neither leptos nor axum, so it compiles natively and is unit-tested on its own.
+
+pub mod ip;
+pub mod wire;

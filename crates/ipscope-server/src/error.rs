@@ -1,0 +1,69 @@
+//! `AppError`: every way a request can fail, mapped to a status code and Defender's error body.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ipscope_api::wire::{ErrorDetail, ErrorResponse};
+
+use crate::store::StoreError;
+
+/// A failed request. The message of a 4xx says what to fix; a 500 says nothing internal.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The IP in the path is not an address (400 `InvalidIpAddress`).
+    #[error("{0}")]
+    InvalidIp(String),
+    /// A parameter is missing, unknown or out of range (400 `BadRequest`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The entity does not exist (404 `NotFound`).
+    #[error("{0}")]
+    NotFound(String),
+    /// The store failed (500, details logged only).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::InvalidIp(_) => (StatusCode::BAD_REQUEST, "InvalidIpAddress"),
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
+            AppError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+        }
+    }
+}
+
+/// A short id for correlating an error answer with the server log.
+pub fn request_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    });
+    format!("{start:x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Builds the Defender error body.
+pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
+    let target = request_id();
+    let body = ErrorResponse { error: ErrorDetail { code: code.to_string(), message, target } };
+    (status, Json(body)).into_response()
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            AppError::Store(e) => {
+                tracing::error!("store failure: {e}");
+                "The server could not read its database; try again, and see the server log if it persists.".to_string()
+            }
+            other => other.to_string(),
+        };
+        error_response(status, code, message)
+    }
+}

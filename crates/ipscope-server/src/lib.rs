@@ -1,0 +1,58 @@
+//! ipscope's server: `app(state)` builds the router that serves the app's files and the `/api` JSON API.
+
+pub mod demo;
+pub mod error;
+pub mod import;
+mod routes;
+pub mod store;
+mod web;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::store::Store;
+
+/// How the server is set up; fixed at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// trunk's output folder (`index.html`, the wasm, `config.json`); `None` serves the API only.
+    pub dist: Option<PathBuf>,
+    /// Origins allowed to embed the app in a frame (CSP `frame-ancestors`), exactly as given.
+    pub frame_ancestors: Vec<String>,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<Store>,
+    /// The configuration.
+    pub config: Arc<ServerConfig>,
+}
+
+/// The whole server: `/api/...` and, for every other path, the app.
+pub fn app(state: AppState) -> Router {
+    let dist = state.config.dist.clone();
+    let index_html = dist.as_ref().and_then(|d| std::fs::read_to_string(d.join("index.html")).ok());
+    if dist.is_some() && index_html.is_none() {
+        tracing::warn!("no index.html in {:?}: the app will not load until it is built", dist);
+    }
+    let headers = Arc::new(web::SecurityHeaders::new(index_html.as_deref(), &state.config.frame_ancestors));
+    let router = Router::new().nest("/api", routes::api_router().with_state(state));
+    let router = match dist {
+        Some(dist) if index_html.is_some() => router.fallback_service(web::app_files(&dist)),
+        _ => router.fallback(web::app_not_built),
+    };
+    router.layer(axum::middleware::from_fn_with_state(headers, web::security_headers))
+}
+
+/// Serves `app(state)` on `listener` until Ctrl-C (or the future is dropped).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,0 +1,112 @@
+//! The `ipscope-server` command: `serve`, `demo` and `import`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use ipscope_server::import::{self, ImportFiles};
+use ipscope_server::store::Store;
+use ipscope_server::{demo, AppState, ServerConfig};
+
+/// ipscope's server: the investigation portal and its Defender-compatible API.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app and the API.
+    Serve {
+        /// The database file (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// trunk's output folder with index.html; without it only the API is served.
+        #[arg(long)]
+        dist: Option<PathBuf>,
+        /// An origin allowed to embed the app in a frame (repeatable), e.g. https://soc.example.com.
+        #[arg(long = "frame-ancestor")]
+        frame_ancestors: Vec<String>,
+    },
+    /// Fill a database with the deterministic demo organization.
+    Demo {
+        /// The database file (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// The moment the demo history ends (RFC 3339); defaults to now.
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Import Defender exports (all files in one transaction).
+    Import {
+        /// The database file (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// Machines API answer (JSON).
+        #[arg(long)]
+        machines: Option<PathBuf>,
+        /// Alerts API answer (JSON, with evidence).
+        #[arg(long)]
+        alerts: Option<PathBuf>,
+        /// Advanced hunting DeviceNetworkEvents export (CSV or JSON lines).
+        #[arg(long)]
+        events: Option<PathBuf>,
+    },
+}
+
+fn open(db: &std::path::Path) -> anyhow::Result<Arc<Store>> {
+    Store::open(db).with_context(|| format!("cannot open the database {}", db.display()))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { db, addr, dist, frame_ancestors } => {
+            let store = open(&db)?;
+            let listener =
+                tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+            let config = ServerConfig { dist, frame_ancestors };
+            println!("ipscope is serving on http://{}", listener.local_addr()?);
+            ipscope_server::serve(listener, AppState { store, config: Arc::new(config) }).await?;
+        }
+        Command::Demo { db, now } => {
+            let store = open(&db)?;
+            let summary = tokio::task::spawn_blocking(move || demo::generate(&store, now.unwrap_or_else(Utc::now)))
+                .await??;
+            println!(
+                "demo organization written to {}: {} machines, {} alerts, {} events",
+                db.display(),
+                summary.machines,
+                summary.alerts,
+                summary.events
+            );
+        }
+        Command::Import { db, machines, alerts, events } => {
+            if machines.is_none() && alerts.is_none() && events.is_none() {
+                anyhow::bail!("nothing to import: give --machines, --alerts and/or --events");
+            }
+            let store = open(&db)?;
+            let files = ImportFiles { machines, alerts, events };
+            let summary = tokio::task::spawn_blocking(move || {
+                import::import(&store, &files, &mut |n| eprintln!("  {n} event rows read..."))
+            })
+            .await?
+            .context("import failed; the database is unchanged")?;
+            println!("imported into {}: {summary}", db.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! The embedded SQLite store: opening and migrating the file, a small connection pool, and the queries.
+
+mod schema;
+pub mod queries;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+/// Errors from the store. Their text is for logs; handlers turn them into a 500 without details.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was written by a newer ipscope.
+    #[error("{path} has schema version {found}, newer than this ipscope understands ({supported}); upgrade ipscope")]
+    TooNew { path: String, found: i64, supported: i64 },
+    /// A blocking task panicked or was cancelled.
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// The database file, with a pool of read connections for request handlers.
+pub struct Store {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Idle connections kept open; more are opened under load and dropped afterwards.
+const MAX_IDLE: usize = 8;
+
+impl Store {
+    /// Opens the database at `path`, creating the file and the schema if missing and migrating an older one.
+    pub fn open(path: &Path) -> Result<Arc<Store>, StoreError> {
+        let mut conn = open_connection(path)?;
+        schema::migrate(&mut conn, path)?;
+        Ok(Arc::new(Store { path: path.to_path_buf(), idle: Mutex::new(vec![conn]) }))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn call<R, F>(self: &Arc<Self>, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(self);
+        tokio::task::spawn_blocking(move || store.call_blocking(f))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Runs `f` with a pooled connection on the current thread (for the command line tools and tests).
+    pub fn call_blocking<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.path)?,
+        };
+        let result = f(&mut conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE && conn.is_autocommit() {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL lets request handlers read while an import writes.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    Ok(conn)
+}

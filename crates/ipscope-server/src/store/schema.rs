@@ -1,0 +1,83 @@
+//! The schema and its migrations, applied in order and recorded in `PRAGMA user_version`.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Each entry migrates from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+-- Devices as named in network events; `machines` holds the full entity when one was imported.
+CREATE TABLE devices (
+    key         INTEGER PRIMARY KEY,
+    device_id   TEXT NOT NULL UNIQUE,
+    device_name TEXT NOT NULL
+);
+
+-- Defender machine entities, stored whole so that every field an import brought is returned.
+CREATE TABLE machines (
+    id                TEXT PRIMARY KEY,
+    computer_dns_name TEXT NOT NULL,
+    entity            TEXT NOT NULL
+);
+CREATE INDEX machines_name ON machines (computer_dns_name);
+
+-- Initiating process files of network events.
+CREATE TABLE files (
+    key       INTEGER PRIMARY KEY,
+    file_name TEXT NOT NULL,
+    sha1      TEXT NOT NULL,
+    UNIQUE (file_name, sha1)
+);
+
+-- DeviceNetworkEvents, clustered by (remote IP, time): one IP's rows are contiguous, so per-IP
+-- queries read only that IP's pages however large the table grows. The key also makes imports idempotent.
+CREATE TABLE events (
+    remote_ip   TEXT NOT NULL,
+    ts          INTEGER NOT NULL,  -- milliseconds since the Unix epoch, UTC
+    device      INTEGER NOT NULL REFERENCES devices (key),
+    local_port  INTEGER NOT NULL,  -- -1 when the export had none
+    remote_port INTEGER NOT NULL,
+    action_type TEXT NOT NULL,
+    protocol    TEXT,
+    local_ip    TEXT,
+    remote_url  TEXT,
+    file        INTEGER REFERENCES files (key),
+    PRIMARY KEY (remote_ip, ts, device, local_port, remote_port, action_type)
+) WITHOUT ROWID;
+CREATE INDEX events_device_ts ON events (device, ts);
+
+-- Defender alert entities, stored whole.
+CREATE TABLE alerts (
+    id                  TEXT PRIMARY KEY,
+    machine_id          TEXT,
+    alert_creation_time INTEGER NOT NULL,  -- milliseconds since the Unix epoch
+    entity              TEXT NOT NULL
+);
+CREATE INDEX alerts_machine ON alerts (machine_id, alert_creation_time);
+
+-- The IPs named in each alert's evidence: the index behind /ips/{ip}/alerts and /alerts/{id}/ips.
+CREATE TABLE alert_ips (
+    ip       TEXT NOT NULL,
+    alert_id TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    PRIMARY KEY (ip, alert_id)
+) WITHOUT ROWID;
+CREATE INDEX alert_ips_alert ON alert_ips (alert_id);
+"#];
+
+/// Brings the database at `path` to the newest schema.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if current > supported {
+        return Err(StoreError::TooNew { path: path.display().to_string(), found: current, supported });
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
