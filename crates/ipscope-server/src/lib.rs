@@ -34,18 +34,13 @@ pub struct AppState {
 
 /// The whole server: `/api/...` and, for every other path, the app.
 pub fn app(state: AppState) -> Router {
-    let dist = state.config.dist.clone();
-    let index_html = dist.as_ref().and_then(|d| std::fs::read_to_string(d.join("index.html")).ok());
-    if dist.is_some() && index_html.is_none() {
-        tracing::warn!("no index.html in {:?}: the app will not load until it is built", dist);
-    }
-    let headers = Arc::new(web::SecurityHeaders::new(index_html.as_deref(), &state.config.frame_ancestors));
+    let config = Arc::clone(&state.config);
     let router = Router::new().nest("/api", routes::api_router().with_state(state));
-    let router = match dist {
-        Some(dist) if index_html.is_some() => router.fallback_service(web::app_files(&dist)),
-        _ => router.fallback(web::app_not_built),
+    let router = match &config.dist {
+        Some(dist) => router.fallback_service(web::app_files(web::WebConfig::new(dist.clone(), &config.frame_ancestors))),
+        None => router.fallback(web::app_not_built),
     };
-    router.layer(axum::middleware::from_fn_with_state(headers, web::security_headers))
+    router.layer(axum::middleware::from_fn(web::security_headers))
 }
 
 /// Serves `app(state)` on `listener` until Ctrl-C (or the future is dropped).

@@ -1,47 +1,45 @@
 //! Serving the built app (with the SPA fallback) and the security headers on every answer.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 
-/// The headers computed once at start-up.
+/// Header values derived from the configuration.
 #[derive(Clone)]
-pub struct SecurityHeaders {
-    app_csp: HeaderValue,
-    api_csp: HeaderValue,
+pub struct WebConfig {
+    dist: PathBuf,
+    frame_ancestors: String,
     deny_framing: bool,
 }
 
-impl SecurityHeaders {
-    /// Headers for an app whose `index.html` is `index_html`, embeddable by `frame_ancestors` (exact origins).
-    pub fn new(index_html: Option<&str>, frame_ancestors: &[String]) -> SecurityHeaders {
-        let ancestors =
-            if frame_ancestors.is_empty() { "'none'".to_string() } else { frame_ancestors.join(" ") };
-        // trunk's loader is an inline module script; allow exactly its text by hash, not 'unsafe-inline'.
-        let hashes: String = index_html
-            .map(inline_script_hashes)
-            .unwrap_or_default()
-            .iter()
-            .map(|h| format!(" 'sha256-{h}'"))
-            .collect();
-        let app_csp = format!(
-            "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
-             img-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'self'; form-action 'self'; \
-             frame-ancestors {ancestors}"
-        );
-        SecurityHeaders {
-            app_csp: HeaderValue::from_str(&app_csp).expect("CSP is ASCII"),
-            api_csp: HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+impl WebConfig {
+    /// The app in `dist`, embeddable by `frame_ancestors` (exact origins; none means no framing).
+    pub fn new(dist: PathBuf, frame_ancestors: &[String]) -> WebConfig {
+        WebConfig {
+            dist,
+            frame_ancestors: if frame_ancestors.is_empty() { "'none'".into() } else { frame_ancestors.join(" ") },
             deny_framing: frame_ancestors.is_empty(),
         }
+    }
+
+    /// The page's CSP: trunk's loader is an inline module script, allowed exactly by its hash, not 'unsafe-inline'.
+    fn page_csp(&self, index_html: &str) -> String {
+        let hashes: String = inline_script_hashes(index_html).iter().map(|h| format!(" 'sha256-{h}'")).collect();
+        format!(
+            "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'self'; form-action 'self'; \
+             frame-ancestors {}",
+            self.frame_ancestors
+        )
     }
 }
 
@@ -64,8 +62,8 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
     hashes
 }
 
-/// Adds the security headers; API answers get a CSP that allows nothing and are never cached.
-pub async fn security_headers(State(headers): State<Arc<SecurityHeaders>>, request: Request, next: Next) -> Response {
+/// Adds the headers every answer carries; API answers also get a CSP that allows nothing and are never cached.
+pub async fn security_headers(request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/") || request.uri().path() == "/api";
     let mut response = next.run(request).await;
     let h = response.headers_mut();
@@ -73,20 +71,35 @@ pub async fn security_headers(State(headers): State<Arc<SecurityHeaders>>, reque
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
     if is_api {
-        h.insert(header::CONTENT_SECURITY_POLICY, headers.api_csp.clone());
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    } else {
-        h.insert(header::CONTENT_SECURITY_POLICY, headers.app_csp.clone());
-        if headers.deny_framing {
-            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        }
+    }
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     }
     response
 }
 
-/// The app's files, with `index.html` for every other path so client routes (`/ips/1.2.3.4`) load the app.
-pub fn app_files(dist: &Path) -> ServeDir<ServeFile> {
-    ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")))
+/// The app's files; every other path (a client route such as `/ips/1.2.3.4`) gets `index.html`.
+pub fn app_files(config: WebConfig) -> ServeDir<MethodRouter> {
+    let index = get(index_html).with_state(Arc::new(config.clone()));
+    ServeDir::new(&config.dist).append_index_html_on_directories(false).fallback(index)
+}
+
+/// `index.html`, read on each request so a rebuilt app is served with a matching CSP.
+async fn index_html(State(config): State<Arc<WebConfig>>) -> Response {
+    let html = match tokio::fs::read_to_string(config.dist.join("index.html")).await {
+        Ok(html) => html,
+        Err(_) => return app_not_built().await.into_response(),
+    };
+    let csp = config.page_csp(&html);
+    let mut response = Html(html).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("CSP is ASCII"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if config.deny_framing {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
 }
 
 /// What non-API paths answer when the server runs without a built app.

@@ -1,0 +1,71 @@
+//! Runtime configuration, resolved once at start-up: where the API is and where the app is mounted.
+//!
+//! `config.json` next to `index.html` sets the API base URL (deploy-time, no rebuild);
+//! the default is the same origin, relative to the page's `<base href>` so sub-path deployments work.
+
+use leptos::prelude::*;
+use serde::Deserialize;
+
+/// The app's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Base URL of the API, ending in `/` (e.g. `api/` or `https://soc.example.com/ipscope/api/`).
+    pub api_base: String,
+    /// Path the app is served under, without a trailing slash (`""` at the root, `/tools/ipscope`).
+    pub base_path: String,
+    /// Why `config.json` could not be used, if it could not; the app then runs on the defaults.
+    pub load_error: Option<String>,
+}
+
+/// `config.json` as written by whoever deploys the app.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Base URL of the API; relative URLs resolve against the page's base.
+    pub api_base_url: Option<String>,
+}
+
+/// The API base used when `config.json` does not set one.
+const DEFAULT_API_BASE: &str = "api/";
+
+/// Reads `config.json` and the page's base path.
+pub async fn load() -> Config {
+    let base_path = base_path();
+    let (file, load_error) = match crate::api::fetch_config_file().await {
+        Ok(file) => (file.unwrap_or_default(), None),
+        Err(e) => (ConfigFile::default(), Some(format!("config.json was ignored: {e}"))),
+    };
+    let mut api_base = file.api_base_url.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| DEFAULT_API_BASE.into());
+    if !api_base.ends_with('/') {
+        api_base.push('/');
+    }
+    Config { api_base, base_path, load_error }
+}
+
+/// The path of `document.baseURI` without its trailing slash: `""` at the root.
+fn base_path() -> String {
+    document()
+        .base_uri()
+        .ok()
+        .flatten()
+        .and_then(|uri| web_sys::Url::new(&uri).ok())
+        .map(|url| url.pathname().trim_end_matches('/').to_string())
+        .unwrap_or_default()
+}
+
+impl Config {
+    /// The in-app link for `path` (e.g. `ips/1.2.3.4`), under the base path.
+    pub fn route(&self, path: &str) -> String {
+        format!("{}/{}", self.base_path, path.trim_start_matches('/'))
+    }
+}
+
+/// Makes the configuration available to every component.
+pub fn provide_config(config: Config) {
+    provide_context(config);
+}
+
+/// The configuration provided by the app.
+pub fn use_config() -> Config {
+    expect_context::<Config>()
+}

@@ -1,0 +1,10 @@
+//! Routed views. Pages read the route, fetch, and hand plain data to components.
+
+pub mod home_page;
+pub mod ip_page;
+pub mod not_found_page;
+
+/// Sets the document title (the browser tab and history entries).
+pub fn set_title(title: &str) {
+    leptos::prelude::document().set_title(title);
+}
