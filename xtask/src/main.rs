@@ -1,1 +1,189 @@
-fn main() {}
+//! `cargo xtask run | test | dist`: the developer commands. Each installs what it needs and skips what is present.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  run     install what is missing, build the app, create the demo database if absent,
+          and serve the portal on http://127.0.0.1:8080 (--addr HOST:PORT to change)
+  test    formatting, clippy, every native test, the release bundle and its size budget,
+          then the browser tests in headless Chromium
+  dist    install what is missing and build the release bundle into dist/";
+
+fn main() {
+    if let Err(e) = run_cli() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run_cli() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("run") => cmd_run(&root, &args[1..]),
+        Some("test") => cmd_test(&root),
+        Some("dist") => {
+            tools::ensure_app_tools(&root)?;
+            build_app(&root)
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Runs `cmd`, echoing it, and fails with its exit status.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: $ {}", describe(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start `{}`", describe(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", describe(cmd));
+    }
+    Ok(())
+}
+
+fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// `trunk build --release` into `dist/`, with the pinned tools first on PATH.
+fn build_app(root: &Path) -> Result<()> {
+    // trunk --offline passes --offline to cargo, so the registry must be fetched first.
+    run(cargo().args(["fetch"]))?;
+    run(Command::new("trunk")
+        .args(["build", "--release", "--offline", "--skip-version-check"])
+        .env("PATH", tools::path_with_tools(root)))?;
+    Ok(())
+}
+
+fn build_server() -> Result<PathBuf> {
+    run(cargo().args(["build", "--profile", "server", "-p", "ipscope-server"]))?;
+    Ok(target_dir().join("server").join("ipscope-server"))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+}
+
+fn cmd_run(root: &Path, args: &[String]) -> Result<()> {
+    let addr = match args {
+        [] => "127.0.0.1:8080".to_string(),
+        [flag, addr] if flag == "--addr" => addr.clone(),
+        _ => bail!("usage: cargo xtask run [--addr HOST:PORT]"),
+    };
+    tools::ensure_app_tools(root)?;
+    build_app(root)?;
+    let server = build_server()?;
+    let db = root.join("data").join("demo.db");
+    if !db.exists() {
+        std::fs::create_dir_all(db.parent().unwrap())?;
+        run(Command::new(&server).arg("demo").arg("--db").arg(&db))?;
+    } else {
+        eprintln!(
+            "xtask: using the existing {} (delete it for a fresh demo organization)",
+            db.display()
+        );
+    }
+    eprintln!(
+        "xtask: open http://{addr}/ — for example http://{addr}/ips/203.0.113.66 (Ctrl-C stops)"
+    );
+    run(Command::new(&server)
+        .args(["serve", "--addr", &addr, "--dist"])
+        .arg(root.join("dist"))
+        .arg("--db")
+        .arg(&db))
+}
+
+/// Budget for the whole app (wasm + JS + CSS), gzip-compressed, in bytes.
+const SIZE_BUDGET_GZIP: u64 = 250 * 1024;
+
+fn cmd_test(root: &Path) -> Result<()> {
+    tools::ensure_app_tools(root)?;
+    tools::ensure_browser()?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args(["nextest", "run", "--workspace", "-E", "not binary(browser)"]))?;
+    build_app(root)?;
+    let size = bundle_size(&root.join("dist"))?;
+    eprintln!(
+        "xtask: app size: {} KiB raw, {} KiB gzip (budget {} KiB gzip)",
+        size.raw / 1024,
+        size.gzip / 1024,
+        SIZE_BUDGET_GZIP / 1024
+    );
+    if size.gzip > SIZE_BUDGET_GZIP {
+        bail!(
+            "the app is {} bytes gzip, over its budget of {SIZE_BUDGET_GZIP}",
+            size.gzip
+        );
+    }
+    run(cargo()
+        .args(["nextest", "run", "-p", "ipscope", "--test", "browser"])
+        .env("IPSCOPE_DIST", root.join("dist"))
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+        .env("CHROMIUM", tools::CHROMIUM))?;
+    eprintln!("xtask: all tests passed");
+    Ok(())
+}
+
+struct BundleSize {
+    raw: u64,
+    gzip: u64,
+}
+
+/// Sizes of the files the browser downloads to start the app.
+fn bundle_size(dist: &Path) -> Result<BundleSize> {
+    use std::io::Write;
+    let mut size = BundleSize { raw: 0, gzip: 0 };
+    for entry in
+        std::fs::read_dir(dist).with_context(|| format!("no build output in {}", dist.display()))?
+    {
+        let path = entry?.path();
+        let counted = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("wasm" | "js" | "css" | "html")
+        );
+        if !counted {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&bytes)?;
+        size.raw += bytes.len() as u64;
+        size.gzip += gz.finish()?.len() as u64;
+    }
+    Ok(size)
+}

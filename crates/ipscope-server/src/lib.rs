@@ -37,7 +37,10 @@ pub fn app(state: AppState) -> Router {
     let config = Arc::clone(&state.config);
     let router = Router::new().nest("/api", routes::api_router().with_state(state));
     let router = match &config.dist {
-        Some(dist) => router.fallback_service(web::app_files(web::WebConfig::new(dist.clone(), &config.frame_ancestors))),
+        Some(dist) => router.fallback_service(web::app_files(web::WebConfig::new(
+            dist.clone(),
+            &config.frame_ancestors,
+        ))),
         None => router.fallback(web::app_not_built),
     };
     router.layer(axum::middleware::from_fn(web::security_headers))

@@ -100,20 +100,117 @@ const PROCESSES: [(&str, &str); 8] = [
 ];
 
 const DESTINATIONS: [Destination; 10] = [
-    Destination { ip: COMMON_IP, url: Some("outlook.office365.com"), port: 443, protocol: "Tcp", reach: 97, per_day: 6, active_days: 72, process: 2 },
-    Destination { ip: "52.113.194.132", url: Some("teams.microsoft.com"), port: 443, protocol: "Tcp", reach: 90, per_day: 4, active_days: 70, process: 1 },
-    Destination { ip: "20.190.151.68", url: Some("login.microsoftonline.com"), port: 443, protocol: "Tcp", reach: 95, per_day: 2, active_days: 75, process: 0 },
-    Destination { ip: "142.250.74.46", url: Some("www.google.com"), port: 443, protocol: "Tcp", reach: 60, per_day: 3, active_days: 55, process: 4 },
-    Destination { ip: "140.82.112.3", url: Some("github.com"), port: 443, protocol: "Tcp", reach: 18, per_day: 3, active_days: 50, process: 7 },
-    Destination { ip: "151.101.1.69", url: Some("stackoverflow.com"), port: 443, protocol: "Tcp", reach: 20, per_day: 2, active_days: 40, process: 4 },
-    Destination { ip: "2606:4700:4700::1111", url: Some("one.one.one.one"), port: 443, protocol: "Tcp", reach: 25, per_day: 2, active_days: 45, process: 0 },
-    Destination { ip: "10.0.0.10", url: None, port: 389, protocol: "Tcp", reach: 100, per_day: 3, active_days: 75, process: 3 },
-    Destination { ip: "10.0.1.20", url: Some("files.corp.contoso.example"), port: 445, protocol: "Tcp", reach: 70, per_day: 2, active_days: 60, process: 3 },
-    Destination { ip: "10.0.2.5", url: Some("proxy.corp.contoso.example"), port: 8080, protocol: "Tcp", reach: 40, per_day: 2, active_days: 60, process: 5 },
+    Destination {
+        ip: COMMON_IP,
+        url: Some("outlook.office365.com"),
+        port: 443,
+        protocol: "Tcp",
+        reach: 97,
+        per_day: 6,
+        active_days: 72,
+        process: 2,
+    },
+    Destination {
+        ip: "52.113.194.132",
+        url: Some("teams.microsoft.com"),
+        port: 443,
+        protocol: "Tcp",
+        reach: 90,
+        per_day: 4,
+        active_days: 70,
+        process: 1,
+    },
+    Destination {
+        ip: "20.190.151.68",
+        url: Some("login.microsoftonline.com"),
+        port: 443,
+        protocol: "Tcp",
+        reach: 95,
+        per_day: 2,
+        active_days: 75,
+        process: 0,
+    },
+    Destination {
+        ip: "142.250.74.46",
+        url: Some("www.google.com"),
+        port: 443,
+        protocol: "Tcp",
+        reach: 60,
+        per_day: 3,
+        active_days: 55,
+        process: 4,
+    },
+    Destination {
+        ip: "140.82.112.3",
+        url: Some("github.com"),
+        port: 443,
+        protocol: "Tcp",
+        reach: 18,
+        per_day: 3,
+        active_days: 50,
+        process: 7,
+    },
+    Destination {
+        ip: "151.101.1.69",
+        url: Some("stackoverflow.com"),
+        port: 443,
+        protocol: "Tcp",
+        reach: 20,
+        per_day: 2,
+        active_days: 40,
+        process: 4,
+    },
+    Destination {
+        ip: "2606:4700:4700::1111",
+        url: Some("one.one.one.one"),
+        port: 443,
+        protocol: "Tcp",
+        reach: 25,
+        per_day: 2,
+        active_days: 45,
+        process: 0,
+    },
+    Destination {
+        ip: "10.0.0.10",
+        url: None,
+        port: 389,
+        protocol: "Tcp",
+        reach: 100,
+        per_day: 3,
+        active_days: 75,
+        process: 3,
+    },
+    Destination {
+        ip: "10.0.1.20",
+        url: Some("files.corp.contoso.example"),
+        port: 445,
+        protocol: "Tcp",
+        reach: 70,
+        per_day: 2,
+        active_days: 60,
+        process: 3,
+    },
+    Destination {
+        ip: "10.0.2.5",
+        url: Some("proxy.corp.contoso.example"),
+        port: 8080,
+        protocol: "Tcp",
+        reach: 40,
+        per_day: 2,
+        active_days: 60,
+        process: 5,
+    },
 ];
 
 /// Destinations seen once or twice in the organization.
-const RARE: [&str; 6] = ["185.199.108.153", "104.16.132.229", "95.216.24.32", "45.33.32.156", "91.189.91.39", "2a03:2880:f12f:83:face:b00c:0:25de"];
+const RARE: [&str; 6] = [
+    "185.199.108.153",
+    "104.16.132.229",
+    "95.216.24.32",
+    "45.33.32.156",
+    "91.189.91.39",
+    "2a03:2880:f12f:83:face:b00c:0:25de",
+];
 
 /// Fills `store` with the demo organization as of `now`.
 pub fn generate(store: &Store, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
@@ -125,7 +222,10 @@ pub fn generate(store: &Store, now: DateTime<Utc>) -> Result<DemoSummary, StoreE
     })
 }
 
-fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
+fn generate_in(
+    tx: &rusqlite::Transaction<'_>,
+    now: DateTime<Utc>,
+) -> Result<DemoSummary, StoreError> {
     let mut rng = Rng(0x1b5c_09e5_2026_1125);
     let today = now.duration_trunc(Duration::days(1)).unwrap_or(now);
     let start = today - Duration::days(DAYS);
@@ -143,7 +243,14 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
         }
         Ok(())
     };
-    let event = |device: &Device, ts: DateTime<Utc>, ip: &str, port: u16, url: Option<&str>, process: (&str, &str), action: &str, local_port: u16| NewEvent {
+    let event = |device: &Device,
+                 ts: DateTime<Utc>,
+                 ip: &str,
+                 port: u16,
+                 url: Option<&str>,
+                 process: (&str, &str),
+                 action: &str,
+                 local_port: u16| NewEvent {
         timestamp: ts,
         device_id: device.id.clone(),
         device_name: device.name.clone(),
@@ -169,10 +276,25 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
                     continue;
                 }
                 for _ in 0..1 + rng.below(dest.per_day * 2) {
-                    let ts = start + Duration::days(day) + Duration::seconds(7 * 3600 + rng.below(12 * 3600) as i64);
-                    let action = if rng.chance(2) { "ConnectionFailed" } else { "ConnectionSuccess" };
+                    let ts = start
+                        + Duration::days(day)
+                        + Duration::seconds(7 * 3600 + rng.below(12 * 3600) as i64);
+                    let action = if rng.chance(2) {
+                        "ConnectionFailed"
+                    } else {
+                        "ConnectionSuccess"
+                    };
                     let port = 49152 + rng.below(16000) as u16;
-                    let mut e = event(device, ts, dest.ip, dest.port, dest.url, PROCESSES[dest.process], action, port);
+                    let mut e = event(
+                        device,
+                        ts,
+                        dest.ip,
+                        dest.port,
+                        dest.url,
+                        PROCESSES[dest.process],
+                        action,
+                        port,
+                    );
                     e.protocol = Some(dest.protocol.to_string());
                     write(&mut writer, e)?;
                 }
@@ -186,19 +308,49 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
             let device = rng.pick(&devices);
             let ts = start + Duration::seconds(rng.below(DAYS as u64 * 86_400) as i64);
             let process = *rng.pick(&PROCESSES);
-            write(&mut writer, event(device, ts, ip, 443, None, process, "ConnectionSuccess", 50_000 + i as u16))?;
+            write(
+                &mut writer,
+                event(
+                    device,
+                    ts,
+                    ip,
+                    443,
+                    None,
+                    process,
+                    "ConnectionSuccess",
+                    50_000 + i as u16,
+                ),
+            )?;
         }
     }
 
     // The beacon: five devices, every hour for the last 12 days, from a dropped "updater".
-    let beacon_process = ("svc-updater.exe", "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f");
-    let beaconing: Vec<&Device> = [17usize, 42, 88, 131, 205].iter().map(|&i| &devices[i]).collect();
+    let beacon_process = (
+        "svc-updater.exe",
+        "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f",
+    );
+    let beaconing: Vec<&Device> = [17usize, 42, 88, 131, 205]
+        .iter()
+        .map(|&i| &devices[i])
+        .collect();
     let beacon_start = today - Duration::days(12);
     for (n, device) in beaconing.iter().enumerate() {
         let onset = beacon_start + Duration::hours(n as i64 * 9);
         let mut ts = onset + Duration::seconds(rng.below(600) as i64);
         while ts < now {
-            write(&mut writer, event(device, ts, BEACON_IP, 443, None, beacon_process, "ConnectionSuccess", 51_000 + n as u16))?;
+            write(
+                &mut writer,
+                event(
+                    device,
+                    ts,
+                    BEACON_IP,
+                    443,
+                    None,
+                    beacon_process,
+                    "ConnectionSuccess",
+                    51_000 + n as u16,
+                ),
+            )?;
             ts += Duration::seconds(3600 + rng.below(120) as i64 - 60);
         }
     }
@@ -207,18 +359,43 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
     let downloaders = [&devices[42], &devices[260]];
     for (n, device) in downloaders.iter().enumerate() {
         let ts = today - Duration::days(13) + Duration::hours(10 + n as i64 * 30);
-        let e = event(device, ts, DOWNLOAD_IP, 80, Some("cdn-updates.example.net"), PROCESSES[0], "ConnectionSuccess", 52_000);
+        let e = event(
+            device,
+            ts,
+            DOWNLOAD_IP,
+            80,
+            Some("cdn-updates.example.net"),
+            PROCESSES[0],
+            "ConnectionSuccess",
+            52_000,
+        );
         write(&mut writer, e)?;
     }
 
-    let alerts = make_alerts(&mut rng, &devices, &beaconing, &downloaders, beacon_start, today, now);
+    let alerts = make_alerts(
+        &mut rng,
+        &devices,
+        &beaconing,
+        &downloaders,
+        beacon_start,
+        today,
+        now,
+    );
     for a in &alerts {
         queries::upsert_alert(tx, a)?;
     }
-    Ok(DemoSummary { machines: machines.len(), alerts: alerts.len(), events })
+    Ok(DemoSummary {
+        machines: machines.len(),
+        alerts: alerts.len(),
+        events,
+    })
 }
 
-fn make_devices(rng: &mut Rng, start: DateTime<Utc>, now: DateTime<Utc>) -> (Vec<Device>, Vec<Machine>) {
+fn make_devices(
+    rng: &mut Rng,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (Vec<Device>, Vec<Machine>) {
     let mut devices = Vec::with_capacity(N_DEVICES);
     let mut machines = Vec::with_capacity(N_DEVICES);
     for i in 0..N_DEVICES {
@@ -226,7 +403,11 @@ fn make_devices(rng: &mut Rng, start: DateTime<Utc>, now: DateTime<Utc>) -> (Vec
         let id = rng.hex(40);
         let local_ip = format!("10.{}.{}.{}", 20 + i / 250, (i / 50) % 5 + 1, 10 + i % 240);
         let risk = *rng.pick(&["None", "Low", "Low", "Medium", "Medium", "High"]);
-        let health = if rng.chance(94) { "Active" } else { *rng.pick(&["Inactive", "ImpairedCommunication", "NoSensorData"]) };
+        let health = if rng.chance(94) {
+            "Active"
+        } else {
+            *rng.pick(&["Inactive", "ImpairedCommunication", "NoSensorData"])
+        };
         let first_seen = start - Duration::days(30 + rng.below(400) as i64);
         machines.push(Machine {
             id: id.clone(),
@@ -242,7 +423,14 @@ fn make_devices(rng: &mut Rng, start: DateTime<Utc>, now: DateTime<Utc>) -> (Vec
             health_status: Some(health.to_string()),
             risk_score: Some(risk.to_string()),
             exposure_level: Some(rng.pick(&["Low", "Medium", "High"]).to_string()),
-            device_value: Some(if name.starts_with("srv") { "High" } else { "Normal" }.to_string()),
+            device_value: Some(
+                if name.starts_with("srv") {
+                    "High"
+                } else {
+                    "Normal"
+                }
+                .to_string(),
+            ),
             rbac_group_name: Some(names::department(i).to_string()),
             onboarding_status: Some("Onboarded".to_string()),
             is_aad_joined: Some(os.starts_with("Windows")),
@@ -250,7 +438,12 @@ fn make_devices(rng: &mut Rng, start: DateTime<Utc>, now: DateTime<Utc>) -> (Vec
             machine_tags: names::tags(i),
             ip_addresses: vec![MachineIpAddress {
                 ip_address: local_ip.clone(),
-                mac_address: Some(format!("00:15:5d:{:02x}:{:02x}:{:02x}", i / 256, i % 256, rng.below(256))),
+                mac_address: Some(format!(
+                    "00:15:5d:{:02x}:{:02x}:{:02x}",
+                    i / 256,
+                    i % 256,
+                    rng.below(256)
+                )),
                 operational_status: Some("Up".to_string()),
             }],
         });
@@ -260,7 +453,12 @@ fn make_devices(rng: &mut Rng, start: DateTime<Utc>, now: DateTime<Utc>) -> (Vec
 }
 
 fn ip_evidence(ip: &str, at: DateTime<Utc>) -> Evidence {
-    Evidence { entity_type: "Ip".into(), evidence_creation_time: Some(at), ip_address: Some(ip.into()), ..Evidence::default() }
+    Evidence {
+        entity_type: "Ip".into(),
+        evidence_creation_time: Some(at),
+        ip_address: Some(ip.into()),
+        ..Evidence::default()
+    }
 }
 
 fn file_evidence(name: &str, sha1: &str, at: DateTime<Utc>) -> Evidence {
@@ -330,11 +528,23 @@ fn make_alerts(
     today: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Vec<Alert> {
-    let alert_id = |rng: &mut Rng, at: DateTime<Utc>| format!("da{}_{}", at.timestamp_millis() * 10_000, rng.below(2_000_000_000));
+    let alert_id = |rng: &mut Rng, at: DateTime<Utc>| {
+        format!(
+            "da{}_{}",
+            at.timestamp_millis() * 10_000,
+            rng.below(2_000_000_000)
+        )
+    };
     let mut alerts = Vec::new();
     for (n, device) in beaconing.iter().enumerate() {
         let created = beacon_start + Duration::hours(n as i64 * 9 + 3);
-        let status = [AlertStatus::New, AlertStatus::InProgress, AlertStatus::New, AlertStatus::Resolved, AlertStatus::New][n];
+        let status = [
+            AlertStatus::New,
+            AlertStatus::InProgress,
+            AlertStatus::New,
+            AlertStatus::Resolved,
+            AlertStatus::New,
+        ][n];
         let mut a = alert(
             alert_id(rng, created),
             device,
@@ -352,38 +562,84 @@ fn make_alerts(
         alerts.push(a);
     }
     for (n, device) in downloaders.iter().enumerate() {
-        let created = today - Duration::days(13) + Duration::hours(10 + n as i64 * 30) + Duration::minutes(2);
+        let created =
+            today - Duration::days(13) + Duration::hours(10 + n as i64 * 30) + Duration::minutes(2);
         alerts.push(alert(
             alert_id(rng, created),
             device,
             "Malicious file downloaded from the internet",
             Severity::Medium,
-            if n == 0 { AlertStatus::Resolved } else { AlertStatus::InProgress },
+            if n == 0 {
+                AlertStatus::Resolved
+            } else {
+                AlertStatus::InProgress
+            },
             "InitialAccess",
             created,
             created,
             "A browser downloaded a file that matches known malware from a suspicious host.",
-            vec![ip_evidence(DOWNLOAD_IP, created), file_evidence("invoice_0423.pdf.exe", "0b5e6a7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a", created)],
+            vec![
+                ip_evidence(DOWNLOAD_IP, created),
+                file_evidence(
+                    "invoice_0423.pdf.exe",
+                    "0b5e6a7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a",
+                    created,
+                ),
+            ],
         ));
     }
     // Alerts unrelated to any IP, so device pages have variety.
     for k in 0..24 {
         let device = &devices[rng.below(devices.len() as u64) as usize];
-        let created = today - Duration::days(rng.below(80) as i64) + Duration::hours(rng.below(24) as i64);
+        let created =
+            today - Duration::days(rng.below(80) as i64) + Duration::hours(rng.below(24) as i64);
         let (title, severity, category) = *rng.pick(&[
-            ("Suspicious PowerShell command line", Severity::Medium, "Execution"),
+            (
+                "Suspicious PowerShell command line",
+                Severity::Medium,
+                "Execution",
+            ),
             ("Unwanted software detected", Severity::Low, "Malware"),
-            ("Anomalous scheduled task created", Severity::Low, "Persistence"),
-            ("Credential dumping attempt blocked", Severity::High, "CredentialAccess"),
-            ("Connection to a rarely seen domain", Severity::Informational, "CommandAndControl"),
+            (
+                "Anomalous scheduled task created",
+                Severity::Low,
+                "Persistence",
+            ),
+            (
+                "Credential dumping attempt blocked",
+                Severity::High,
+                "CredentialAccess",
+            ),
+            (
+                "Connection to a rarely seen domain",
+                Severity::Informational,
+                "CommandAndControl",
+            ),
         ]);
-        let status = if k % 3 == 0 { AlertStatus::Resolved } else { AlertStatus::New };
-        alerts.push(alert(alert_id(rng, created), device, title, severity, status, category, created, created, "Generated demo alert.", Vec::new()));
+        let status = if k % 3 == 0 {
+            AlertStatus::Resolved
+        } else {
+            AlertStatus::New
+        };
+        alerts.push(alert(
+            alert_id(rng, created),
+            device,
+            title,
+            severity,
+            status,
+            category,
+            created,
+            created,
+            "Generated demo alert.",
+            Vec::new(),
+        ));
     }
     alerts
 }
 
 /// A fixed instant, for tests and reproducible demo files.
 pub fn reference_now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid date")
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+        .single()
+        .expect("valid date")
 }

@@ -19,7 +19,10 @@ pub async fn alerts(
 ) -> Result<Json<Collection<Alert>>, AppError> {
     let ip = path_ip(&ip)?;
     query_params(query, &[])?;
-    let alerts = state.store.call(move |c| queries::alerts_for_ip(c, ip)).await?;
+    let alerts = state
+        .store
+        .call(move |c| queries::alerts_for_ip(c, ip))
+        .await?;
     Ok(Json(Collection::new("Alerts", alerts)))
 }
 
@@ -48,7 +51,10 @@ pub async fn stats(
     };
     let to = Utc::now();
     let from = to - Duration::hours(hours);
-    let p = state.store.call(move |c| queries::ip_prevalence(c, ip, from, to + Duration::milliseconds(1))).await?;
+    let p = state
+        .store
+        .call(move |c| queries::ip_prevalence(c, ip, from, to + Duration::milliseconds(1)))
+        .await?;
     Ok(Json(IpStats {
         context: format!("{ODATA_METADATA}#microsoft.windowsDefenderATP.api.InOrgIPStats"),
         ip_address: ip.to_string(),

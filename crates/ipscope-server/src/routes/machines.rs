@@ -39,6 +39,9 @@ pub async fn alerts(
     path_id(&id, "machine")?;
     query_params(query, &[])?;
     let machine = find(&state, &id).await?;
-    let alerts = state.store.call(move |c| queries::machine_alerts(c, &machine.id)).await?;
+    let alerts = state
+        .store
+        .call(move |c| queries::machine_alerts(c, &machine.id))
+        .await?;
     Ok(Json(Collection::new("Alerts", alerts)))
 }

@@ -25,7 +25,11 @@ pub fn api_router() -> Router<AppState> {
         .route("/machines/{id}", get(machines::machine))
         .route("/machines/{id}/alerts", get(machines::alerts))
         .fallback(|| async {
-            error_response(StatusCode::NOT_FOUND, "NotFound", "No API endpoint at this path; see the API documentation.".into())
+            error_response(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "No API endpoint at this path; see the API documentation.".into(),
+            )
         })
 }
 
@@ -33,12 +37,22 @@ pub fn api_router() -> Router<AppState> {
 type Params = Vec<(String, String)>;
 
 /// Reads the query string, refusing parameters the endpoint does not know.
-fn query_params(query: Result<Query<Params>, QueryRejection>, allowed: &[&str]) -> Result<Params, AppError> {
-    let Query(params) = query.map_err(|e| AppError::BadRequest(format!("The query string is malformed: {e}")))?;
+fn query_params(
+    query: Result<Query<Params>, QueryRejection>,
+    allowed: &[&str],
+) -> Result<Params, AppError> {
+    let Query(params) =
+        query.map_err(|e| AppError::BadRequest(format!("The query string is malformed: {e}")))?;
     for (key, _) in &params {
         if !allowed.contains(&key.as_str()) {
-            let known = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
-            return Err(AppError::BadRequest(format!("Unknown query parameter '{key}'; this endpoint accepts: {known}.")));
+            let known = if allowed.is_empty() {
+                "none".to_string()
+            } else {
+                allowed.join(", ")
+            };
+            return Err(AppError::BadRequest(format!(
+                "Unknown query parameter '{key}'; this endpoint accepts: {known}."
+            )));
         }
     }
     Ok(params)
@@ -52,7 +66,9 @@ fn path_ip(text: &str) -> Result<IpAddr, AppError> {
 /// Checks an entity id from the path: non-empty, printable, of sane length.
 fn path_id<'a>(text: &'a str, what: &str) -> Result<&'a str, AppError> {
     if text.is_empty() || text.len() > 200 || text.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(format!("'{text}' is not a valid {what} id.")));
+        return Err(AppError::BadRequest(format!(
+            "'{text}' is not a valid {what} id."
+        )));
     }
     Ok(text)
 }

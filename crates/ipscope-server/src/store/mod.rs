@@ -1,7 +1,7 @@
 //! The embedded SQLite store: opening and migrating the file, a small connection pool, and the queries.
 
-mod schema;
 pub mod queries;
+mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,11 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     /// The file was written by a newer ipscope.
     #[error("{path} has schema version {found}, newer than this ipscope understands ({supported}); upgrade ipscope")]
-    TooNew { path: String, found: i64, supported: i64 },
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
     /// A blocking task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),
@@ -36,7 +40,10 @@ impl Store {
     pub fn open(path: &Path) -> Result<Arc<Store>, StoreError> {
         let mut conn = open_connection(path)?;
         schema::migrate(&mut conn, path)?;
-        Ok(Arc::new(Store { path: path.to_path_buf(), idle: Mutex::new(vec![conn]) }))
+        Ok(Arc::new(Store {
+            path: path.to_path_buf(),
+            idle: Mutex::new(vec![conn]),
+        }))
     }
 
     /// The database file.

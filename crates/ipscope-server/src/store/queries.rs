@@ -11,7 +11,11 @@ use super::StoreError;
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| {
-        StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+        StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            Box::new(e),
+        ))
     })
 }
 
@@ -31,20 +35,27 @@ pub fn alerts_for_ip(conn: &Connection, ip: IpAddr) -> Result<Vec<Alert>, StoreE
 
 /// One alert, if it exists.
 pub fn alert(conn: &Connection, id: &str) -> Result<Option<Alert>, StoreError> {
-    let entity: Option<String> =
-        conn.prepare_cached("SELECT entity FROM alerts WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    let entity: Option<String> = conn
+        .prepare_cached("SELECT entity FROM alerts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
     entity.map(|e| from_json(&e)).transpose()
 }
 
 /// The IPs named in an alert's evidence, or `None` when the alert does not exist.
 pub fn alert_ips(conn: &Connection, id: &str) -> Result<Option<Vec<String>>, StoreError> {
-    let exists: Option<i64> =
-        conn.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    let exists: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
     if exists.is_none() {
         return Ok(None);
     }
-    let mut stmt = conn.prepare_cached("SELECT ip FROM alert_ips WHERE alert_id = ?1 ORDER BY ip")?;
-    let ips = stmt.query_map([id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let mut stmt =
+        conn.prepare_cached("SELECT ip FROM alert_ips WHERE alert_id = ?1 ORDER BY ip")?;
+    let ips = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
     Ok(Some(ips))
 }
 
@@ -91,8 +102,9 @@ fn minimal_machine(id: String, computer_dns_name: String) -> Machine {
 
 /// Alerts on a machine, newest first.
 pub fn machine_alerts(conn: &Connection, machine_id: &str) -> Result<Vec<Alert>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT entity FROM alerts WHERE machine_id = ?1 ORDER BY alert_creation_time DESC, id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT entity FROM alerts WHERE machine_id = ?1 ORDER BY alert_creation_time DESC, id",
+    )?;
     alerts_from(&mut stmt, machine_id)
 }
 
@@ -116,12 +128,18 @@ pub fn ip_prevalence(
     let ip = ip.to_string();
     let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
     let (first, last): (Option<i64>, Option<i64>) = conn
-        .prepare_cached("SELECT MIN(ts), MAX(ts) FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3")?
+        .prepare_cached(
+            "SELECT MIN(ts), MAX(ts) FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3",
+        )?
         .query_row(params![ip, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let n_devices: i64 = conn
         .prepare_cached("SELECT COUNT(DISTINCT device) FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3")?
         .query_row(params![ip, from, to], |r| r.get(0))?;
-    Ok(IpPrevalence { n_devices: n_devices as u64, first_seen: first.map(millis), last_seen: last.map(millis) })
+    Ok(IpPrevalence {
+        n_devices: n_devices as u64,
+        first_seen: first.map(millis),
+        last_seen: last.map(millis),
+    })
 }
 
 fn millis(ms: i64) -> DateTime<Utc> {
@@ -136,9 +154,16 @@ pub fn upsert_alert(tx: &Transaction<'_>, alert: &Alert) -> Result<(), StoreErro
          ON CONFLICT (id) DO UPDATE SET machine_id = excluded.machine_id,
              alert_creation_time = excluded.alert_creation_time, entity = excluded.entity",
     )?
-    .execute(params![alert.id, alert.machine_id, alert.alert_creation_time.timestamp_millis(), entity])?;
-    tx.prepare_cached("DELETE FROM alert_ips WHERE alert_id = ?1")?.execute([&alert.id])?;
-    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO alert_ips (ip, alert_id) VALUES (?1, ?2)")?;
+    .execute(params![
+        alert.id,
+        alert.machine_id,
+        alert.alert_creation_time.timestamp_millis(),
+        entity
+    ])?;
+    tx.prepare_cached("DELETE FROM alert_ips WHERE alert_id = ?1")?
+        .execute([&alert.id])?;
+    let mut insert =
+        tx.prepare_cached("INSERT OR IGNORE INTO alert_ips (ip, alert_id) VALUES (?1, ?2)")?;
     for ip in evidence_ips(alert) {
         insert.execute(params![ip.to_string(), alert.id])?;
     }
@@ -224,7 +249,11 @@ pub struct EventWriter<'t> {
 impl<'t> EventWriter<'t> {
     /// A writer on `tx`.
     pub fn new(tx: &'t Transaction<'t>) -> Self {
-        EventWriter { tx, devices: HashMap::new(), files: HashMap::new() }
+        EventWriter {
+            tx,
+            devices: HashMap::new(),
+            files: HashMap::new(),
+        }
     }
 
     /// Inserts `event` unless an identical one is stored; returns whether it was new.
@@ -233,7 +262,8 @@ impl<'t> EventWriter<'t> {
             Some((key, name)) if *name == event.device_name => *key,
             _ => {
                 let key = device_key(self.tx, &event.device_id, &event.device_name)?;
-                self.devices.insert(event.device_id.clone(), (key, event.device_name.clone()));
+                self.devices
+                    .insert(event.device_id.clone(), (key, event.device_name.clone()));
                 key
             }
         };

@@ -1,0 +1,424 @@
+//! The API through `app(state)`, against real temporary database files filled by the real importer.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use ipscope_server::import::{import, ImportError, ImportFiles, ImportSummary};
+use ipscope_server::store::Store;
+use ipscope_server::{app, AppState, ServerConfig};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A scratch folder removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> ScratchDir {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("ipscope-api-{}-{n}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        ScratchDir(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+fn fixture_files() -> ImportFiles {
+    ImportFiles {
+        machines: Some(fixture("machines.json")),
+        alerts: Some(fixture("alerts.json")),
+        events: Some(fixture("events.csv")),
+    }
+}
+
+struct TestApp {
+    dir: ScratchDir,
+    store: Arc<Store>,
+}
+
+impl TestApp {
+    fn empty() -> TestApp {
+        let dir = ScratchDir::new();
+        let store = Store::open(&dir.0.join("test.db")).unwrap();
+        TestApp { dir, store }
+    }
+
+    fn with_fixtures() -> TestApp {
+        let t = TestApp::empty();
+        t.import(&fixture_files()).unwrap();
+        t
+    }
+
+    fn import(&self, files: &ImportFiles) -> Result<ImportSummary, ImportError> {
+        import(&self.store, files, &mut |_| {})
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let state = AppState {
+            store: Arc::clone(&self.store),
+            config: Arc::new(ServerConfig::default()),
+        };
+        let response = app(state)
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, json)
+    }
+
+    fn count(&self, table: &str) -> i64 {
+        let table = table.to_string();
+        self.store
+            .call_blocking(move |c| {
+                Ok(c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+            })
+            .unwrap()
+    }
+}
+
+fn ids(body: &Value) -> Vec<&str> {
+    body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn ip_alerts_lists_the_alerts_whose_evidence_names_the_ip() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t.get("/api/ips/203.0.113.66/alerts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["@odata.context"],
+        "https://api.security.microsoft.com/api/$metadata#Alerts"
+    );
+    assert_eq!(
+        ids(&body),
+        vec!["da638100000000000000_111", "da638100000000000000_222"]
+    );
+    let first = &body["value"][0];
+    assert_eq!(first["severity"], "High");
+    assert_eq!(first["computerDnsName"], "fin-lt-0042.corp.contoso.example");
+    assert_eq!(first["evidence"][0]["ipAddress"], "203.0.113.66");
+
+    let (_, body) = t.get("/api/ips/198.51.100.23/alerts").await;
+    assert_eq!(ids(&body), vec!["da638100000000000000_222"]);
+}
+
+#[tokio::test]
+async fn ip_alerts_is_empty_for_a_valid_unknown_ip_and_400_for_an_invalid_one() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t.get("/api/ips/192.0.2.1/alerts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["value"], Value::Array(vec![]));
+
+    let (status, body) = t.get("/api/ips/2001:db8::1/alerts").await;
+    assert_eq!(
+        (status, body["value"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+
+    for bad in [
+        "010.1.1.1",
+        "1.2.3",
+        "0x7f.0.0.1",
+        "not-an-ip",
+        "1.2.3.4.5",
+        "%3Cscript%3E",
+    ] {
+        let (status, body) = t.get(&format!("/api/ips/{bad}/alerts")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["error"]["code"], "InvalidIpAddress", "{bad}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("IPv4 or IPv6")
+                || bad == "010.1.1.1",
+            "{body}"
+        );
+        assert!(
+            !body["error"]["target"].as_str().unwrap().is_empty(),
+            "a request id is given"
+        );
+    }
+    let (_, body) = t.get("/api/ips/010.1.1.1/alerts").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("leading zero"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_and_paths_are_refused_in_json() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t.get("/api/ips/203.0.113.66/alerts?$tpo=5").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "BadRequest");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'$tpo'"),
+        "{body}"
+    );
+
+    let (status, body) = t.get("/api/no/such/endpoint").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "NotFound");
+}
+
+#[tokio::test]
+async fn alert_ips_and_alert_answer_404_for_an_unknown_alert() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t.get("/api/alerts/da638100000000000000_222/ips").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["@odata.context"],
+        "https://api.security.microsoft.com/api/$metadata#Ips"
+    );
+    assert_eq!(ids(&body), vec!["198.51.100.23", "203.0.113.66"]);
+
+    let (status, body) = t.get("/api/alerts/da638100000000000000_333/ips").await;
+    assert_eq!(
+        (status, body["value"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+
+    let (status, body) = t.get("/api/alerts/nope/ips").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "NotFound");
+
+    let (status, body) = t.get("/api/alerts/da638100000000000000_111").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["title"], "Suspicious command-and-control beacon");
+    let (status, _) = t.get("/api/alerts/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn machines_by_id_or_name_with_their_alerts() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t
+        .get("/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["computerDnsName"], "fin-lt-0042.corp.contoso.example");
+    assert_eq!(body["riskScore"], "High");
+    assert_eq!(body["ipAddresses"][0]["ipAddress"], "10.20.1.42");
+
+    let (status, body) = t
+        .get("/api/machines/fin-lt-0042.corp.contoso.example")
+        .await;
+    assert_eq!(
+        (status, body["id"].as_str()),
+        (
+            StatusCode::OK,
+            Some("1e5bc9d7e413ddd7902c2932e418702b84d0cc07")
+        )
+    );
+
+    let (_, body) = t
+        .get("/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/alerts")
+        .await;
+    assert_eq!(
+        ids(&body),
+        vec!["da638100000000000000_111", "da638100000000000000_333"]
+    );
+
+    let (status, body) = t.get("/api/machines/unknown-device/alerts").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NotFound"))
+    );
+}
+
+#[tokio::test]
+async fn stats_validate_the_look_back() {
+    let t = TestApp::with_fixtures();
+    for bad in ["0", "-5", "abc", "100000", "1.5"] {
+        let (status, body) = t
+            .get(&format!("/api/ips/203.0.113.66/stats?lookBackHours={bad}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("lookBackHours"),
+            "{body}"
+        );
+    }
+    let (status, body) = t.get("/api/ips/192.0.2.1/stats").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["organizationPrevalence"], 0);
+    assert_eq!(body["orgFirstSeen"], Value::Null);
+}
+
+#[tokio::test]
+async fn import_is_idempotent() {
+    let t = TestApp::empty();
+    let first = t.import(&fixture_files()).unwrap();
+    assert_eq!(
+        (
+            first.machines,
+            first.alerts,
+            first.events_read,
+            first.events_new
+        ),
+        (2, 3, 4, 3)
+    );
+    assert_eq!(first.events_without_remote_ip, 1);
+    let counts = [
+        "machines",
+        "alerts",
+        "alert_ips",
+        "events",
+        "devices",
+        "files",
+    ]
+    .map(|table| t.count(table));
+
+    let second = t.import(&fixture_files()).unwrap();
+    assert_eq!(second.events_new, 0, "nothing new the second time");
+    assert_eq!(
+        [
+            "machines",
+            "alerts",
+            "alert_ips",
+            "events",
+            "devices",
+            "files"
+        ]
+        .map(|table| t.count(table)),
+        counts
+    );
+}
+
+#[tokio::test]
+async fn a_bad_row_fails_the_whole_import_with_its_line_and_changes_nothing() {
+    let t = TestApp::empty();
+    let events = t.dir.write(
+        "events.csv",
+        "Timestamp,DeviceId,DeviceName,ActionType,RemoteIP,RemotePort\n\
+         2026-11-20T07:56:00Z,dev1,host1,ConnectionSuccess,203.0.113.66,443\n\
+         2026-11-20T07:57:00Z,dev1,host1,ConnectionSuccess,203.0.113.999,443\n",
+    );
+    let files = ImportFiles {
+        events: Some(events),
+        ..fixture_files()
+    };
+    let err = t.import(&files).unwrap_err().to_string();
+    assert!(err.contains("events.csv:3:"), "{err}");
+    assert!(err.contains("203.0.113.999"), "{err}");
+    for table in ["machines", "alerts", "events", "devices"] {
+        assert_eq!(t.count(table), 0, "{table} is untouched");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_required_column_is_named() {
+    let t = TestApp::empty();
+    let events = t.dir.write(
+        "events.csv",
+        "Timestamp,DeviceId,DeviceName,ActionType,RemotePort\n",
+    );
+    let err = t
+        .import(&ImportFiles {
+            events: Some(events),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'RemoteIP'"), "{err}");
+
+    let alerts = t.dir.write(
+        "alerts.json",
+        r#"{"value": [{"id": "a1", "severity": "High", "status": "New"}]}"#,
+    );
+    let err = t
+        .import(&ImportFiles {
+            alerts: Some(alerts),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing field `title`") && err.contains("alerts.json:1"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn json_lines_events_import_like_csv() {
+    let t = TestApp::empty();
+    let (day_ago, hour_ago) = (
+        chrono::Utc::now() - chrono::Duration::days(1),
+        chrono::Utc::now() - chrono::Duration::hours(1),
+    );
+    let events = t.dir.write(
+        "events.jsonl",
+        &format!(
+            r#"{{"Timestamp":"{}","DeviceId":"dev1","DeviceName":"host1","ActionType":"ConnectionSuccess","RemoteIP":"2001:DB8::7","RemotePort":443,"Extra":[1]}}
+{{"Timestamp":"{}","DeviceId":"dev2","DeviceName":"host2","ActionType":"ConnectionSuccess","RemoteIP":"2001:db8::7","RemotePort":"443","LocalPort":null}}
+"#,
+            day_ago.to_rfc3339(),
+            hour_ago.to_rfc3339()
+        ),
+    );
+    let summary = t
+        .import(&ImportFiles {
+            events: Some(events),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(summary.events_new, 2);
+    let (_, body) = t.get("/api/ips/2001:db8::7/stats").await;
+    assert_eq!(body["ipAddress"], "2001:db8::7");
+    assert_eq!(body["organizationPrevalence"], 2);
+    let first = body["orgFirstSeen"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
+    assert_eq!(first.timestamp(), day_ago.timestamp());
+
+    let (_, body) = t.get("/api/ips/2001:db8::7/stats?lookBackHours=2").await;
+    assert_eq!(
+        body["organizationPrevalence"], 1,
+        "only the last hour's device is in a 2-hour window"
+    );
+}
