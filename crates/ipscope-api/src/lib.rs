@@ -3,5 +3,6 @@
 //! This crate depends on neither leptos nor axum, so it compiles natively and is unit-tested on its own.
 
 pub mod ip;
+pub mod period;
 pub mod time;
 pub mod wire;

@@ -398,6 +398,164 @@ pub struct IpRef {
     pub id: String,
 }
 
+/// One device that connected to an IP, with the details of its last connection in the period (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedDevice {
+    /// Device id (link to `/machines/{id}`).
+    pub machine_id: String,
+    /// Device name.
+    pub computer_dns_name: String,
+    /// Time of its last connection to the IP in the period.
+    pub last_seen: DateTime<Utc>,
+    /// Connections from this device to the IP in the period.
+    pub connections: u64,
+    /// Remote port of the last connection.
+    pub remote_port: u16,
+    /// Protocol of the last connection (`Tcp`, `Udp`...).
+    pub protocol: Option<String>,
+    /// `ConnectionSuccess`, `ConnectionFailed`...
+    pub action_type: String,
+    /// File name of the process that made the last connection.
+    pub initiating_process_file_name: Option<String>,
+    /// SHA1 of that file.
+    pub initiating_process_sha1: Option<String>,
+    /// The device's address on that connection.
+    pub local_ip: Option<String>,
+    /// URL of the last connection, when the sensor saw one.
+    pub remote_url: Option<String>,
+}
+
+/// `GET /api/ips/{ip}/devices`: the devices that connected to an IP in a period, most recent first (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedDevices {
+    /// OData context.
+    #[serde(rename = "@odata.context", default)]
+    pub context: String,
+    /// Devices in the whole period, of which `value` holds at most `$top`.
+    #[serde(rename = "@odata.count")]
+    pub count: u64,
+    /// The address asked about.
+    pub ip_address: String,
+    /// Period start.
+    pub from: DateTime<Utc>,
+    /// Period end (exclusive).
+    pub to: DateTime<Utc>,
+    /// The devices, most recent connection first.
+    pub value: Vec<ObservedDevice>,
+}
+
+/// Devices and connections on one UTC day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCount {
+    /// The UTC day, `YYYY-MM-DD`.
+    pub date: chrono::NaiveDate,
+    /// Distinct devices that connected that day.
+    pub devices: u64,
+    /// Connections that day.
+    pub connections: u64,
+}
+
+/// `GET /api/ips/{ip}/prevalence`: prevalence in a period with a per-day series (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prevalence {
+    /// The address asked about.
+    pub ip_address: String,
+    /// Period start.
+    pub from: DateTime<Utc>,
+    /// Period end (exclusive).
+    pub to: DateTime<Utc>,
+    /// Distinct devices in the period.
+    pub organization_prevalence: u64,
+    /// Connections in the period.
+    pub connections: u64,
+    /// First connection in the period.
+    pub org_first_seen: Option<DateTime<Utc>>,
+    /// Last connection in the period.
+    pub org_last_seen: Option<DateTime<Utc>>,
+    /// Every UTC day the period touches, oldest first, including days without connections.
+    pub days: Vec<DayCount>,
+}
+
+/// One remote address a device connected to (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceConnection {
+    /// The remote address (link to `/ips/{ip}`).
+    pub remote_ip: String,
+    /// Last connection in the period.
+    pub last_seen: DateTime<Utc>,
+    /// Connections in the period.
+    pub connections: u64,
+    /// Remote port of the last connection.
+    pub remote_port: u16,
+    /// Protocol of the last connection.
+    pub protocol: Option<String>,
+    /// Action of the last connection.
+    pub action_type: String,
+    /// Process file of the last connection.
+    pub initiating_process_file_name: Option<String>,
+    /// URL of the last connection.
+    pub remote_url: Option<String>,
+}
+
+/// Geolocation and registration of an address (extension); every field "if available".
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeoInfo {
+    /// Organization (ISP) holding the address block.
+    pub organization: Option<String>,
+    /// Autonomous system number.
+    pub asn: Option<u32>,
+    /// ISO 3166 country code.
+    pub country_code: Option<String>,
+    /// Country name.
+    pub country: Option<String>,
+    /// State or region.
+    pub state: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Mobile carrier.
+    pub carrier: Option<String>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+}
+
+/// Where geolocation data came from, for attribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSource {
+    /// Name of the database, e.g. `DB-IP IP to City Lite`.
+    pub name: String,
+    /// Build date of the data, `YYYY-MM-DD`, if known.
+    pub date: Option<String>,
+    /// Licence, e.g. `CC BY 4.0`.
+    pub license: String,
+    /// Attribution link.
+    pub url: String,
+}
+
+/// `GET /api/ips/{ip}/profile`: what the address is (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpProfile {
+    /// The address.
+    pub ip_address: String,
+    /// Its class (public, private, loopback...).
+    pub address_class: crate::ip::AddressClass,
+    /// Geolocation; all fields empty when not available.
+    pub geo: GeoInfo,
+    /// The databases the geolocation came from; empty when none is installed.
+    pub sources: Vec<DataSource>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

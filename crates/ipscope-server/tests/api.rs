@@ -422,3 +422,177 @@ async fn json_lines_events_import_like_csv() {
         "only the last hour's device is in a 2-hour window"
     );
 }
+
+const NOV: &str = "from=2026-11-01T00:00:00Z&to=2026-11-26T00:00:00Z";
+
+#[tokio::test]
+async fn observed_devices_give_each_devices_last_connection() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t.get(&format!("/api/ips/203.0.113.66/devices?{NOV}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["@odata.count"], 1);
+    let d = &body["value"][0];
+    assert_eq!(d["machineId"], "1e5bc9d7e413ddd7902c2932e418702b84d0cc07");
+    assert_eq!(d["computerDnsName"], "fin-lt-0042.corp.contoso.example");
+    assert_eq!(d["lastSeen"], "2026-11-24T17:00:00Z");
+    assert_eq!(d["connections"], 2);
+    assert_eq!(d["localIp"], "10.20.1.42");
+    assert_eq!(d["remotePort"], 443);
+    assert_eq!(d["initiatingProcessFileName"], "svc-updater.exe");
+    assert_eq!(
+        d["initiatingProcessSha1"], "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f",
+        "SHA1s are stored lower-case"
+    );
+
+    // A period that ends before the last connection shows the earlier one.
+    let (_, body) = t
+        .get("/api/ips/203.0.113.66/devices?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z")
+        .await;
+    assert_eq!(body["value"][0]["lastSeen"], "2026-11-20T07:56:00Z");
+    assert_eq!(body["value"][0]["connections"], 1);
+
+    let (_, body) = t.get("/api/ips/192.0.2.1/devices").await;
+    assert_eq!(
+        (
+            body["@odata.count"].as_u64(),
+            body["value"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn devices_and_prevalence_validate_periods_and_top() {
+    let t = TestApp::with_fixtures();
+    for (query, needle) in [
+        ("$top=0", "$top"),
+        ("$top=-1", "$top"),
+        ("$top=101", "$top"),
+        ("$top=ten", "$top"),
+        (
+            "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+            "before",
+        ),
+        (
+            "from=2025-01-01T00:00:00Z&to=2025-12-01T00:00:00Z",
+            "183 days",
+        ),
+        ("from=tomorrow", "RFC 3339"),
+        ("lookBackHours=24&from=2026-11-01T00:00:00Z", "not both"),
+        ("lookBackHours=99999", "lookBackHours"),
+        ("since=2026-11-01", "'since'"),
+    ] {
+        let (status, body) = t
+            .get(&format!("/api/ips/203.0.113.66/devices?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{query}: {message}");
+    }
+    let (status, _) = t
+        .get("/api/ips/203.0.113.66/prevalence?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn prevalence_has_a_day_for_every_day_of_the_period() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t
+        .get("/api/ips/203.0.113.66/prevalence?from=2026-11-19T12:00:00Z&to=2026-11-25T00:00:00Z")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["organizationPrevalence"], 1);
+    assert_eq!(body["connections"], 2);
+    assert_eq!(body["orgFirstSeen"], "2026-11-20T07:56:00Z");
+    assert_eq!(body["orgLastSeen"], "2026-11-24T17:00:00Z");
+    let days: Vec<(String, u64)> = body["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().to_string(),
+                d["connections"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("19", 0),
+        ("20", 1),
+        ("21", 0),
+        ("22", 0),
+        ("23", 0),
+        ("24", 1),
+    ]
+    .iter()
+    .map(|(d, n)| (format!("2026-11-{d}"), *n))
+    .collect();
+    assert_eq!(days, expected);
+}
+
+#[tokio::test]
+async fn suggestions_list_observed_addresses_by_prefix() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t.get("/api/ips?prefix=203.0").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&body), vec!["203.0.113.66"]);
+    let (_, body) = t.get("/api/ips?prefix=1").await;
+    assert_eq!(ids(&body), vec!["198.51.100.23"]);
+    let (_, body) = t.get("/api/ips?prefix=8.8").await;
+    assert!(ids(&body).is_empty());
+    for bad in ["", "x", "1.2.3.4;drop", "$top=5"] {
+        let (status, _) = t.get(&format!("/api/ips?prefix={bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn suggestions_step_over_busy_addresses() {
+    let t = TestApp::empty();
+    let mut csv = String::from("Timestamp,DeviceId,DeviceName,ActionType,RemoteIP,RemotePort\n");
+    for (ip, n) in [
+        ("10.0.0.1", 50),
+        ("10.0.0.10", 3),
+        ("10.0.0.2", 20),
+        ("10.1.0.1", 1),
+        ("11.0.0.1", 1),
+    ] {
+        for k in 0..n {
+            csv.push_str(&format!(
+                "2026-11-20T{:02}:{:02}:00Z,dev{k},host{k},ConnectionSuccess,{ip},443\n",
+                k / 60,
+                k % 60
+            ));
+        }
+    }
+    let events = t.dir.write("events.csv", &csv);
+    t.import(&ImportFiles {
+        events: Some(events),
+        ..Default::default()
+    })
+    .unwrap();
+    let (_, body) = t.get("/api/ips?prefix=10.0&$top=10").await;
+    assert_eq!(ids(&body), vec!["10.0.0.1", "10.0.0.10", "10.0.0.2"]);
+    let (_, body) = t.get("/api/ips?prefix=10&$top=2").await;
+    assert_eq!(ids(&body), vec!["10.0.0.1", "10.0.0.10"]);
+}
+
+#[tokio::test]
+async fn device_connections_list_remote_addresses_newest_first() {
+    let t = TestApp::with_fixtures();
+    let (status, body) = t
+        .get(&format!(
+            "/api/machines/7a9c0f3e8b2d4c6e1f0a9b8c7d6e5f4a3b2c1d0e/connections?{NOV}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v = &body["value"];
+    assert_eq!(v.as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(v[0]["remoteIp"], "198.51.100.23");
+    assert_eq!(v[0]["remoteUrl"], "cdn-updates.example.net");
+    assert_eq!(v[0]["initiatingProcessFileName"], "msedge.exe");
+
+    let (status, _) = t.get("/api/machines/nobody/connections").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -1,15 +1,53 @@
-//! `/ips/{ip}/...`: what the organization knows about one address.
+//! `/ips/...`: what the organization knows about one address, and the observed addresses by prefix.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use chrono::{Duration, Utc};
-use ipscope_api::wire::{Alert, Collection, IpStats, ODATA_METADATA};
+use ipscope_api::period::Period;
+use ipscope_api::wire::{
+    Alert, Collection, IpRef, IpStats, ObservedDevices, Prevalence, ODATA_METADATA,
+};
 
-use super::{path_ip, query_params, Params};
+use super::{param, path_ip, period, query_params, top, Params};
 use crate::error::AppError;
-use crate::store::queries;
+use crate::store::{investigation, queries};
 use crate::AppState;
+
+/// Defender's cap on observed devices.
+pub const MAX_DEVICES: usize = 100;
+/// Most suggestions per request.
+const MAX_SUGGESTIONS: usize = 50;
+
+/// `GET /ips?prefix=10.0&$top=10`: observed addresses starting with `prefix` (search suggestions).
+pub async fn suggestions(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Json<Collection<IpRef>>, AppError> {
+    let params = query_params(query, &["prefix", "$top"])?;
+    let n = top(&params, 10, MAX_SUGGESTIONS)?;
+    let prefix = param(&params, "prefix")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let valid = !prefix.is_empty()
+        && prefix.len() <= 45
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':');
+    if !valid {
+        return Err(AppError::BadRequest(format!(
+            "prefix must be the start of an IP address (digits, a-f, '.', ':'), 1 to 45 characters; got '{prefix}'."
+        )));
+    }
+    let ips = state
+        .store
+        .call(move |c| queries::ips_with_prefix(c, &prefix, n))
+        .await?;
+    Ok(Json(Collection::new(
+        "Ips",
+        ips.into_iter().map(|id| IpRef { id }).collect(),
+    )))
+}
 
 /// `GET /ips/{ip}/alerts`: alerts whose evidence names the IP; empty for a valid unknown IP.
 pub async fn alerts(
@@ -26,11 +64,7 @@ pub async fn alerts(
     Ok(Json(Collection::new("Alerts", alerts)))
 }
 
-/// Default and largest `lookBackHours`: 30 days (Defender's default) and about 6 months.
-const DEFAULT_LOOK_BACK_HOURS: i64 = 720;
-const MAX_LOOK_BACK_HOURS: i64 = 24 * 183;
-
-/// `GET /ips/{ip}/stats?lookBackHours=N`: distinct devices, first and last seen.
+/// `GET /ips/{ip}/stats?lookBackHours=N`: Defender's prevalence statistics.
 pub async fn stats(
     State(state): State<AppState>,
     Path(ip): Path<String>,
@@ -38,28 +72,53 @@ pub async fn stats(
 ) -> Result<Json<IpStats>, AppError> {
     let ip = path_ip(&ip)?;
     let params = query_params(query, &["lookBackHours"])?;
-    let hours = match params.iter().find(|(k, _)| k == "lookBackHours") {
-        None => DEFAULT_LOOK_BACK_HOURS,
-        Some((_, v)) => match v.parse::<i64>() {
-            Ok(h) if (1..=MAX_LOOK_BACK_HOURS).contains(&h) => h,
-            _ => {
-                return Err(AppError::BadRequest(format!(
-                    "lookBackHours must be a whole number of hours from 1 to {MAX_LOOK_BACK_HOURS}; got '{v}'."
-                )))
-            }
-        },
-    };
-    let to = Utc::now();
-    let from = to - Duration::hours(hours);
+    let period = period(&params)?;
     let p = state
         .store
-        .call(move |c| queries::ip_prevalence(c, ip, from, to + Duration::milliseconds(1)))
+        .call(move |c| investigation::prevalence(c, ip, period))
         .await?;
     Ok(Json(IpStats {
         context: format!("{ODATA_METADATA}#microsoft.windowsDefenderATP.api.InOrgIPStats"),
-        ip_address: ip.to_string(),
-        organization_prevalence: p.n_devices,
-        org_first_seen: p.first_seen,
-        org_last_seen: p.last_seen,
+        ip_address: p.ip_address,
+        organization_prevalence: p.organization_prevalence,
+        org_first_seen: p.org_first_seen,
+        org_last_seen: p.org_last_seen,
     }))
+}
+
+const PERIOD_PARAMS: [&str; 3] = ["lookBackHours", "from", "to"];
+
+/// `GET /ips/{ip}/prevalence?from=..&to=..`: prevalence with a per-day series.
+pub async fn prevalence(
+    State(state): State<AppState>,
+    Path(ip): Path<String>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Json<Prevalence>, AppError> {
+    let ip = path_ip(&ip)?;
+    let params = query_params(query, &PERIOD_PARAMS)?;
+    let period: Period = period(&params)?;
+    Ok(Json(
+        state
+            .store
+            .call(move |c| investigation::prevalence(c, ip, period))
+            .await?,
+    ))
+}
+
+/// `GET /ips/{ip}/devices?from=..&to=..&$top=100`: devices that connected, each with its last connection.
+pub async fn devices(
+    State(state): State<AppState>,
+    Path(ip): Path<String>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Json<ObservedDevices>, AppError> {
+    let ip = path_ip(&ip)?;
+    let params = query_params(query, &["lookBackHours", "from", "to", "$top"])?;
+    let period = period(&params)?;
+    let n = top(&params, MAX_DEVICES, MAX_DEVICES)?;
+    Ok(Json(
+        state
+            .store
+            .call(move |c| investigation::observed_devices(c, ip, period, n))
+            .await?,
+    ))
 }

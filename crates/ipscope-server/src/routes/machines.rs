@@ -1,14 +1,18 @@
-//! `/machines/{id}` and `/machines/{id}/alerts`.
+//! `/machines/{id}`, its alerts and its network connections.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use ipscope_api::wire::{Alert, Collection, Machine};
+use ipscope_api::wire::{Alert, Collection, DeviceConnection, Machine};
 
-use super::{path_id, query_params, Params};
+use super::{path_id, period, query_params, top, Params};
 use crate::error::AppError;
-use crate::store::queries;
+use crate::store::{investigation, queries};
 use crate::AppState;
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("No machine with id or name '{id}'."))
+}
 
 async fn find(state: &AppState, id: &str) -> Result<Machine, AppError> {
     let key = id.to_string();
@@ -16,7 +20,7 @@ async fn find(state: &AppState, id: &str) -> Result<Machine, AppError> {
         .store
         .call(move |c| queries::machine(c, &key))
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("No machine with id or name '{id}'.")))
+        .ok_or_else(|| not_found(id))
 }
 
 /// `GET /machines/{id}`: a machine by id or computer name.
@@ -44,4 +48,30 @@ pub async fn alerts(
         .call(move |c| queries::machine_alerts(c, &machine.id))
         .await?;
     Ok(Json(Collection::new("Alerts", alerts)))
+}
+
+/// Most connections per request.
+const MAX_CONNECTIONS: usize = 500;
+
+/// `GET /machines/{id}/connections?from=..&to=..&$top=100`: the remote addresses it connected to, newest first.
+pub async fn connections(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Json<Collection<DeviceConnection>>, AppError> {
+    path_id(&id, "machine")?;
+    let params = query_params(query, &["lookBackHours", "from", "to", "$top"])?;
+    let period = period(&params)?;
+    let n = top(&params, 100, MAX_CONNECTIONS)?;
+    let key = id.clone();
+    let found = state
+        .store
+        .call(move |c| match queries::device_key_of(c, &key)? {
+            Some(device) => investigation::device_connections(c, device, period, n).map(Some),
+            None => Ok(queries::machine(c, &key)?.map(|_| Vec::new())),
+        })
+        .await?;
+    found
+        .map(|v| Json(Collection::new("DeviceConnections", v)))
+        .ok_or_else(|| not_found(&id))
 }

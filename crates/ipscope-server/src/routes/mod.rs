@@ -11,6 +11,8 @@ use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use chrono::Utc;
+use ipscope_api::period::{parse_period, Period};
 
 use crate::error::{error_response, AppError};
 use crate::AppState;
@@ -18,12 +20,16 @@ use crate::AppState;
 /// All API routes, with a JSON 404 for unknown paths.
 pub fn api_router() -> Router<AppState> {
     Router::new()
+        .route("/ips", get(ips::suggestions))
         .route("/ips/{ip}/alerts", get(ips::alerts))
         .route("/ips/{ip}/stats", get(ips::stats))
+        .route("/ips/{ip}/devices", get(ips::devices))
+        .route("/ips/{ip}/prevalence", get(ips::prevalence))
         .route("/alerts/{id}", get(alerts::alert))
         .route("/alerts/{id}/ips", get(alerts::ips))
         .route("/machines/{id}", get(machines::machine))
         .route("/machines/{id}/alerts", get(machines::alerts))
+        .route("/machines/{id}/connections", get(machines::connections))
         .fallback(|| async {
             error_response(
                 StatusCode::NOT_FOUND,
@@ -56,6 +62,39 @@ fn query_params(
         }
     }
     Ok(params)
+}
+
+/// The value of parameter `name`, if given (the last one wins).
+fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The period from `lookBackHours` or `from`/`to` (default: the last 30 days).
+fn period(params: &Params) -> Result<Period, AppError> {
+    parse_period(
+        param(params, "lookBackHours"),
+        param(params, "from"),
+        param(params, "to"),
+        Utc::now(),
+    )
+    .map_err(|e| AppError::BadRequest(e.to_string()))
+}
+
+/// `$top`: how many entities to return, from 1 to `max`.
+fn top(params: &Params, default: usize, max: usize) -> Result<usize, AppError> {
+    match param(params, "$top") {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(AppError::BadRequest(format!(
+                "$top must be a whole number from 1 to {max}; got '{v}'."
+            ))),
+        },
+    }
 }
 
 /// Parses the `{ip}` path segment.

@@ -1,5 +1,6 @@
 //! The embedded SQLite store: opening and migrating the file, a small connection pool, and the queries.
 
+pub mod investigation;
 pub mod queries;
 mod schema;
 

@@ -108,41 +108,7 @@ pub fn machine_alerts(conn: &Connection, machine_id: &str) -> Result<Vec<Alert>,
     alerts_from(&mut stmt, machine_id)
 }
 
-/// Prevalence of an IP in `[from, to)`: distinct devices, first and last connection.
-pub struct IpPrevalence {
-    /// Distinct devices.
-    pub n_devices: u64,
-    /// First connection in the period.
-    pub first_seen: Option<DateTime<Utc>>,
-    /// Last connection in the period.
-    pub last_seen: Option<DateTime<Utc>>,
-}
-
-/// Counts the devices that connected to `ip` in `[from, to)` and finds the first and last connection.
-pub fn ip_prevalence(
-    conn: &Connection,
-    ip: IpAddr,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<IpPrevalence, StoreError> {
-    let ip = ip.to_string();
-    let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
-    let (first, last): (Option<i64>, Option<i64>) = conn
-        .prepare_cached(
-            "SELECT MIN(ts), MAX(ts) FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3",
-        )?
-        .query_row(params![ip, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let n_devices: i64 = conn
-        .prepare_cached("SELECT COUNT(DISTINCT device) FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3")?
-        .query_row(params![ip, from, to], |r| r.get(0))?;
-    Ok(IpPrevalence {
-        n_devices: n_devices as u64,
-        first_seen: first.map(millis),
-        last_seen: last.map(millis),
-    })
-}
-
-fn millis(ms: i64) -> DateTime<Utc> {
+pub fn millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
@@ -301,6 +267,224 @@ impl<'t> EventWriter<'t> {
                 event.remote_url,
                 file,
             ])?;
+        if n == 1 {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO ip_day_device (remote_ip, day, device, n, last_ts) VALUES (?1, ?2, ?3, 1, ?4)
+                     ON CONFLICT (remote_ip, day, device)
+                     DO UPDATE SET n = n + 1, last_ts = MAX(last_ts, excluded.last_ts)",
+                )?
+                .execute(params![
+                    event.remote_ip.to_string(),
+                    event.timestamp.timestamp_millis().div_euclid(DAY_MS),
+                    device,
+                    event.timestamp.timestamp_millis()
+                ])?;
+        }
         Ok(n == 1)
     }
+}
+
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Connections of one device to one IP on one UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceDay {
+    /// Days since the epoch.
+    pub day: i64,
+    /// Device key.
+    pub device: i64,
+    /// Connections.
+    pub n: u64,
+    /// Newest connection, ms.
+    pub last_ts: i64,
+}
+
+/// Device-days of `ip` in `[from, to)` (ms): whole days from the rollup, the partial days at either end from `events`.
+pub fn device_days(
+    conn: &Connection,
+    ip: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<DeviceDay>, StoreError> {
+    let mut rows = Vec::new();
+    let from_events = |lo: i64, hi: i64, rows: &mut Vec<DeviceDay>| -> Result<(), StoreError> {
+        if lo >= hi {
+            return Ok(());
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts / 86400000, device, COUNT(*), MAX(ts) FROM events
+             WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY 1, 2",
+        )?;
+        let found = stmt.query_map(params![ip, lo, hi], |r| {
+            Ok(DeviceDay {
+                day: r.get(0)?,
+                device: r.get(1)?,
+                n: r.get::<_, i64>(2)? as u64,
+                last_ts: r.get(3)?,
+            })
+        })?;
+        for row in found {
+            rows.push(row?);
+        }
+        Ok(())
+    };
+    let first_full = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
+    let end_full = to.div_euclid(DAY_MS);
+    if first_full >= end_full {
+        from_events(from, to, &mut rows)?;
+        return Ok(rows);
+    }
+    from_events(from, first_full * DAY_MS, &mut rows)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, device, n, last_ts FROM ip_day_device WHERE remote_ip = ?1 AND day >= ?2 AND day < ?3",
+    )?;
+    let found = stmt.query_map(params![ip, first_full, end_full], |r| {
+        Ok(DeviceDay {
+            day: r.get(0)?,
+            device: r.get(1)?,
+            n: r.get::<_, i64>(2)? as u64,
+            last_ts: r.get(3)?,
+        })
+    })?;
+    for row in found {
+        rows.push(row?);
+    }
+    from_events(end_full * DAY_MS, to, &mut rows)?;
+    Ok(rows)
+}
+
+/// First and last connection to `ip` in `[from, to)` (ms), by index seeks.
+pub fn first_last_seen(
+    conn: &Connection,
+    ip: &str,
+    from: i64,
+    to: i64,
+) -> Result<(Option<i64>, Option<i64>), StoreError> {
+    let first = conn
+        .prepare_cached("SELECT ts FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts LIMIT 1")?
+        .query_row(params![ip, from, to], |r| r.get(0))
+        .optional()?;
+    let last = conn
+        .prepare_cached("SELECT ts FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts DESC LIMIT 1")?
+        .query_row(params![ip, from, to], |r| r.get(0))
+        .optional()?;
+    Ok((first, last))
+}
+
+/// The stored details of one connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDetails {
+    /// Defender device id.
+    pub device_id: String,
+    /// Device name.
+    pub device_name: String,
+    /// Remote address.
+    pub remote_ip: String,
+    /// Remote port.
+    pub remote_port: u16,
+    /// Protocol.
+    pub protocol: Option<String>,
+    /// Action type.
+    pub action_type: String,
+    /// Local address.
+    pub local_ip: Option<String>,
+    /// Remote URL.
+    pub remote_url: Option<String>,
+    /// Initiating process file name.
+    pub file_name: Option<String>,
+    /// Its SHA1.
+    pub sha1: Option<String>,
+}
+
+/// The connection of `device` to `ip` at `ts`, by a primary-key seek.
+pub fn event_at(
+    conn: &Connection,
+    ip: &str,
+    ts: i64,
+    device: i64,
+) -> Result<Option<EventDetails>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT d.device_id, d.device_name, e.remote_ip, e.remote_port, e.protocol, e.action_type, e.local_ip,
+                    e.remote_url, f.file_name, NULLIF(f.sha1, '')
+             FROM events e JOIN devices d ON d.key = e.device LEFT JOIN files f ON f.key = e.file
+             WHERE e.remote_ip = ?1 AND e.ts = ?2 AND e.device = ?3 LIMIT 1",
+        )?
+        .query_row(params![ip, ts, device], |r| {
+            Ok(EventDetails {
+                device_id: r.get(0)?,
+                device_name: r.get(1)?,
+                remote_ip: r.get(2)?,
+                remote_port: r.get::<_, i64>(3)? as u16,
+                protocol: r.get(4)?,
+                action_type: r.get(5)?,
+                local_ip: r.get(6)?,
+                remote_url: r.get(7)?,
+                file_name: r.get(8)?,
+                sha1: r.get(9)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Observed addresses starting with `prefix`, in text order, by one index seek per address.
+pub fn ips_with_prefix(
+    conn: &Connection,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    // Addresses are ASCII [0-9a-f.:]; '~' sorts after all of them.
+    let upper = format!("{prefix}~");
+    let mut stmt = conn.prepare_cached(
+        "SELECT remote_ip FROM events WHERE remote_ip > ?1 AND remote_ip < ?2 ORDER BY remote_ip LIMIT 1",
+    )?;
+    let mut out: Vec<String> = Vec::new();
+    let exact: Option<String> = conn
+        .prepare_cached("SELECT remote_ip FROM events WHERE remote_ip = ?1 LIMIT 1")?
+        .query_row([prefix], |r| r.get(0))
+        .optional()?;
+    out.extend(exact);
+    let mut after = prefix.to_string();
+    while out.len() < limit {
+        // `> after` seeks past every row of the current address to the next one.
+        let next: Option<String> = stmt
+            .query_row(params![after, upper], |r| r.get(0))
+            .optional()?;
+        match next {
+            Some(ip) if ip.starts_with(prefix) => {
+                after = ip.clone();
+                out.push(ip);
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// The device key for a Defender device id or name.
+pub fn device_key_of(conn: &Connection, id_or_name: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT key FROM devices WHERE device_id = ?1 OR device_name = ?1 COLLATE NOCASE LIMIT 1")?
+        .query_row([id_or_name], |r| r.get(0))
+        .optional()?)
+}
+
+/// Remote addresses of one device in `[from, to)` (ms): (address, connections, last ts), most recent first.
+pub fn device_remote_ips(
+    conn: &Connection,
+    device: i64,
+    from: i64,
+    to: i64,
+    limit: usize,
+) -> Result<Vec<(String, u64, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT remote_ip, COUNT(*), MAX(ts) AS last FROM events
+         WHERE device = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY remote_ip ORDER BY last DESC LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![device, from, to, limit as i64], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

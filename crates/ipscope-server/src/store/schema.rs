@@ -7,7 +7,8 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 -- Devices as named in network events; `machines` holds the full entity when one was imported.
 CREATE TABLE devices (
     key         INTEGER PRIMARY KEY,
@@ -64,7 +65,22 @@ CREATE TABLE alert_ips (
     PRIMARY KEY (ip, alert_id)
 ) WITHOUT ROWID;
 CREATE INDEX alert_ips_alert ON alert_ips (alert_id);
-"#];
+"#,
+    r#"
+-- Per (remote IP, UTC day, device) rollup of `events`, kept by `EventWriter`: prevalence and observed devices
+-- for a busy IP read one row per device-day instead of one per connection.
+CREATE TABLE ip_day_device (
+    remote_ip TEXT NOT NULL,
+    day       INTEGER NOT NULL,  -- days since the Unix epoch, UTC
+    device    INTEGER NOT NULL,
+    n         INTEGER NOT NULL,  -- connections
+    last_ts   INTEGER NOT NULL,  -- newest connection that day, ms
+    PRIMARY KEY (remote_ip, day, device)
+) WITHOUT ROWID;
+INSERT INTO ip_day_device (remote_ip, day, device, n, last_ts)
+    SELECT remote_ip, ts / 86400000, device, COUNT(*), MAX(ts) FROM events GROUP BY 1, 2, 3;
+"#,
+];
 
 /// Brings the database at `path` to the newest schema.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

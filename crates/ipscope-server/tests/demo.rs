@@ -1,0 +1,131 @@
+//! The demo generator: deterministic, and consistent with what the API reports about it.
+
+use std::path::PathBuf;
+
+use chrono::{Duration, TimeZone, Utc};
+use ipscope_api::period::Period;
+use ipscope_server::demo;
+use ipscope_server::store::{investigation, Store};
+
+fn scratch_db(label: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    std::env::temp_dir().join(format!(
+        "ipscope-demo-{label}-{}-{nanos}.db",
+        std::process::id()
+    ))
+}
+
+fn remove(db: &PathBuf) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
+
+/// A digest of every table's rows, in key order.
+fn digest(store: &Store) -> Vec<(String, i64, String)> {
+    store
+        .call_blocking(|c| {
+            let mut out = Vec::new();
+            for (table, order) in [
+                ("machines", "id"),
+                ("alerts", "id"),
+                ("alert_ips", "ip, alert_id"),
+                ("devices", "key"),
+                ("files", "key"),
+                (
+                    "events",
+                    "remote_ip, ts, device, local_port, remote_port, action_type",
+                ),
+                ("ip_day_device", "remote_ip, day, device"),
+            ] {
+                let rows: Vec<String> = c
+                    .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?
+                    .query_map([], |r| {
+                        let n = r.as_ref().column_count();
+                        let mut s = String::new();
+                        for i in 0..n {
+                            let v: rusqlite::types::Value = r.get(i)?;
+                            s.push_str(&format!("{v:?}|"));
+                        }
+                        Ok(s)
+                    })?
+                    .collect::<Result<_, _>>()?;
+                let hash = rows.iter().fold(0u64, |h, row| {
+                    row.bytes().fold(h, |h, b| {
+                        h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b))
+                    })
+                });
+                out.push((table.to_string(), rows.len() as i64, format!("{hash:016x}")));
+            }
+            Ok(out)
+        })
+        .unwrap()
+}
+
+#[test]
+fn the_same_moment_gives_the_same_organization() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+    let (a, b) = (scratch_db("a"), scratch_db("b"));
+    let (store_a, store_b) = (Store::open(&a).unwrap(), Store::open(&b).unwrap());
+    let summary = demo::generate(&store_a, now).unwrap();
+    assert_eq!(demo::generate(&store_b, now).unwrap(), summary);
+    assert!(
+        summary.machines >= 300 && summary.events >= 300_000 && summary.alerts >= 20,
+        "{summary:?}"
+    );
+    assert_eq!(digest(&store_a), digest(&store_b));
+
+    // Running it again on the same file adds nothing.
+    let again = demo::generate(&store_a, now).unwrap();
+    assert_eq!(again.events, 0);
+
+    // The rollup agrees with counting the raw events, for periods that start and end mid-day.
+    for ip in [
+        demo::BEACON_IP,
+        demo::DOWNLOAD_IP,
+        demo::COMMON_IP,
+        "2606:4700:4700::1111",
+    ] {
+        for (days, offset_h) in [(1, 5), (7, 13), (30, 0), (90, 7)] {
+            let to = now - Duration::hours(offset_h);
+            let period = Period {
+                from: to - Duration::days(days),
+                to,
+            };
+            let api = store_a
+                .call_blocking(|c| investigation::prevalence(c, ip.parse().unwrap(), period))
+                .unwrap();
+            let (devices, connections): (i64, i64) = store_a
+                .call_blocking(|c| {
+                    Ok(c.query_row(
+                        "SELECT COUNT(DISTINCT device), COUNT(*) FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3",
+                        rusqlite::params![ip, period.from.timestamp_millis(), period.to.timestamp_millis()],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?)
+                })
+                .unwrap();
+            assert_eq!(
+                (api.organization_prevalence as i64, api.connections as i64),
+                (devices, connections),
+                "{ip} {days}d"
+            );
+            let series: u64 = api.days.iter().map(|d| d.connections).sum();
+            assert_eq!(series as i64, connections, "{ip} {days}d series");
+        }
+    }
+    let beacon = store_a
+        .call_blocking(|c| {
+            investigation::prevalence(
+                c,
+                demo::BEACON_IP.parse().unwrap(),
+                Period::last_hours(720, now),
+            )
+        })
+        .unwrap();
+    assert_eq!(beacon.organization_prevalence, 5, "five devices beacon");
+    remove(&a);
+    remove(&b);
+}
