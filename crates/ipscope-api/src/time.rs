@@ -5,11 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago", "4 months ago", "in 2 hours" (clock skew).
 pub fn relative_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - t).num_seconds();
-    let (future, secs) = if secs < 0 {
-        (true, -secs)
-    } else {
-        (false, secs)
-    };
+    let (future, secs) = if secs < 0 { (true, -secs) } else { (false, secs) };
     if secs < 45 {
         return "just now".to_string();
     }

@@ -16,10 +16,7 @@ pub struct Collection<T> {
 impl<T> Collection<T> {
     /// A collection of `value` for the entity set `entity_set` (e.g. `"Alerts"`).
     pub fn new(entity_set: &str, value: Vec<T>) -> Self {
-        Collection {
-            context: format!("{ODATA_METADATA}#{entity_set}"),
-            value,
-        }
+        Collection { context: format!("{ODATA_METADATA}#{entity_set}"), value }
     }
 }
 
@@ -63,13 +60,8 @@ pub enum Severity {
 
 impl Severity {
     /// Every value, least severe first.
-    pub const ALL: [Severity; 5] = [
-        Severity::UnSpecified,
-        Severity::Informational,
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-    ];
+    pub const ALL: [Severity; 5] =
+        [Severity::UnSpecified, Severity::Informational, Severity::Low, Severity::Medium, Severity::High];
 
     /// Order for sorting: `UnSpecified` < `Informational` < `Low` < `Medium` < `High`.
     pub fn rank(self) -> u8 {
@@ -104,12 +96,8 @@ pub enum AlertStatus {
 
 impl AlertStatus {
     /// Every value, in workflow order.
-    pub const ALL: [AlertStatus; 4] = [
-        AlertStatus::New,
-        AlertStatus::InProgress,
-        AlertStatus::Resolved,
-        AlertStatus::Unknown,
-    ];
+    pub const ALL: [AlertStatus; 4] =
+        [AlertStatus::New, AlertStatus::InProgress, AlertStatus::Resolved, AlertStatus::Unknown];
 
     /// The wire name, e.g. `"InProgress"`.
     pub fn as_str(self) -> &'static str {
@@ -579,17 +567,9 @@ mod tests {
 
     #[test]
     fn collections_carry_the_odata_context() {
-        let c = Collection::new(
-            "Ips",
-            vec![IpRef {
-                id: "1.2.3.4".into(),
-            }],
-        );
+        let c = Collection::new("Ips", vec![IpRef { id: "1.2.3.4".into() }]);
         let v = serde_json::to_value(&c).unwrap();
-        assert_eq!(
-            v["@odata.context"],
-            "https://api.security.microsoft.com/api/$metadata#Ips"
-        );
+        assert_eq!(v["@odata.context"], "https://api.security.microsoft.com/api/$metadata#Ips");
         assert_eq!(v["value"][0]["id"], "1.2.3.4");
     }
 }

@@ -41,24 +41,15 @@ impl AppError {
 pub fn request_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let start = *START.get_or_init(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
+    let start = *START
+        .get_or_init(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()));
     format!("{start:x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Builds the Defender error body.
 pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
     let target = request_id();
-    let body = ErrorResponse {
-        error: ErrorDetail {
-            code: code.to_string(),
-            message,
-            target,
-        },
-    };
+    let body = ErrorResponse { error: ErrorDetail { code: code.to_string(), message, target } };
     (status, Json(body)).into_response()
 }
 

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod error;
+pub mod geo;
 pub mod import;
 mod routes;
 pub mod store;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
+use crate::geo::GeoDb;
 use crate::store::Store;
 
 /// How the server is set up; fixed at start-up.
@@ -30,6 +32,20 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The configuration.
     pub config: Arc<ServerConfig>,
+    /// Geolocation data.
+    pub geo: Arc<GeoDb>,
+}
+
+impl AppState {
+    /// State for `store` and `config`, without geolocation data.
+    pub fn new(store: Arc<Store>, config: ServerConfig) -> AppState {
+        AppState { store, config: Arc::new(config), geo: Arc::new(GeoDb::empty()) }
+    }
+
+    /// The same state with `geo` as the geolocation data.
+    pub fn with_geo(self, geo: GeoDb) -> AppState {
+        AppState { geo: Arc::new(geo), ..self }
+    }
 }
 
 /// The whole server: `/api/...` and, for every other path, the app.
@@ -37,10 +53,9 @@ pub fn app(state: AppState) -> Router {
     let config = Arc::clone(&state.config);
     let router = Router::new().nest("/api", routes::api_router().with_state(state));
     let router = match &config.dist {
-        Some(dist) => router.fallback_service(web::app_files(web::WebConfig::new(
-            dist.clone(),
-            &config.frame_ancestors,
-        ))),
+        Some(dist) => {
+            router.fallback_service(web::app_files(web::WebConfig::new(dist.clone(), &config.frame_ancestors)))
+        }
         None => router.fallback(web::app_not_built),
     };
     router.layer(axum::middleware::from_fn(web::security_headers))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{self, ImportFiles};
 use ipscope_server::store::Store;
 use ipscope_server::{demo, AppState, ServerConfig};
@@ -34,6 +35,9 @@ enum Command {
         /// An origin allowed to embed the app in a frame (repeatable), e.g. https://soc.example.com.
         #[arg(long = "frame-ancestor")]
         frame_ancestors: Vec<String>,
+        /// Folder with the ip-location-db npm packages (`dbip-city-mmdb/`, `asn/`); without it geo data is "not available".
+        #[arg(long)]
+        geo_dir: Option<PathBuf>,
     },
     /// Fill a database with the deterministic demo organization.
     Demo {
@@ -69,42 +73,36 @@ fn open(db: &std::path::Path) -> anyhow::Result<Arc<Store>> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve {
-            db,
-            addr,
-            dist,
-            frame_ancestors,
-        } => {
+        Command::Serve { db, addr, dist, frame_ancestors, geo_dir } => {
             let store = open(&db)?;
-            let listener = tokio::net::TcpListener::bind(&addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr}"))?;
-            let config = ServerConfig {
-                dist,
-                frame_ancestors,
+            let geo = match geo_dir {
+                Some(dir) => {
+                    let started = std::time::Instant::now();
+                    let geo = tokio::task::spawn_blocking(move || GeoDb::load(&dir)).await?;
+                    tracing::info!(
+                        "geolocation data loaded in {:.1?}: {} source(s)",
+                        started.elapsed(),
+                        geo.sources().len()
+                    );
+                    geo
+                }
+                None => GeoDb::empty(),
             };
+            let listener =
+                tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+            let config = ServerConfig { dist, frame_ancestors };
             println!("ipscope is serving on http://{}", listener.local_addr()?);
-            ipscope_server::serve(
-                listener,
-                AppState {
-                    store,
-                    config: Arc::new(config),
-                },
-            )
-            .await?;
+            ipscope_server::serve(listener, AppState::new(store, config).with_geo(geo)).await?;
         }
         Command::Demo { db, now } => {
             let store = open(&db)?;
-            let summary = tokio::task::spawn_blocking(move || {
-                demo::generate(&store, now.unwrap_or_else(Utc::now))
-            })
-            .await??;
+            let summary =
+                tokio::task::spawn_blocking(move || demo::generate(&store, now.unwrap_or_else(Utc::now))).await??;
             println!(
                 "demo organization written to {}: {} machines, {} alerts, {} events",
                 db.display(),
@@ -113,25 +111,14 @@ async fn main() -> anyhow::Result<()> {
                 summary.events
             );
         }
-        Command::Import {
-            db,
-            machines,
-            alerts,
-            events,
-        } => {
+        Command::Import { db, machines, alerts, events } => {
             if machines.is_none() && alerts.is_none() && events.is_none() {
                 anyhow::bail!("nothing to import: give --machines, --alerts and/or --events");
             }
             let store = open(&db)?;
-            let files = ImportFiles {
-                machines,
-                alerts,
-                events,
-            };
+            let files = ImportFiles { machines, alerts, events };
             let summary = tokio::task::spawn_blocking(move || {
-                import::import(&store, &files, &mut |n| {
-                    eprintln!("  {n} event rows read...")
-                })
+                import::import(&store, &files, &mut |n| eprintln!("  {n} event rows read..."))
             })
             .await?
             .context("import failed; the database is unchanged")?;

@@ -26,21 +26,14 @@ impl WebConfig {
     pub fn new(dist: PathBuf, frame_ancestors: &[String]) -> WebConfig {
         WebConfig {
             dist,
-            frame_ancestors: if frame_ancestors.is_empty() {
-                "'none'".into()
-            } else {
-                frame_ancestors.join(" ")
-            },
+            frame_ancestors: if frame_ancestors.is_empty() { "'none'".into() } else { frame_ancestors.join(" ") },
             deny_framing: frame_ancestors.is_empty(),
         }
     }
 
     /// The page's CSP: trunk's loader is an inline module script, allowed exactly by its hash, not 'unsafe-inline'.
     fn page_csp(&self, index_html: &str) -> String {
-        let hashes: String = inline_script_hashes(index_html)
-            .iter()
-            .map(|h| format!(" 'sha256-{h}'"))
-            .collect();
+        let hashes: String = inline_script_hashes(index_html).iter().map(|h| format!(" 'sha256-{h}'")).collect();
         format!(
             "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
              img-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'self'; form-action 'self'; \
@@ -78,18 +71,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/") || request.uri().path() == "/api";
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        HeaderName::from_static("cross-origin-resource-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
     if is_api {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -105,9 +89,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// The app's files; every other path (a client route such as `/ips/1.2.3.4`) gets `index.html`.
 pub fn app_files(config: WebConfig) -> ServeDir<MethodRouter> {
     let index = get(index_html).with_state(Arc::new(config.clone()));
-    ServeDir::new(&config.dist)
-        .append_index_html_on_directories(false)
-        .fallback(index)
+    ServeDir::new(&config.dist).append_index_html_on_directories(false).fallback(index)
 }
 
 /// `index.html`, read on each request so a rebuilt app is served with a matching CSP.
@@ -119,10 +101,7 @@ async fn index_html(State(config): State<Arc<WebConfig>>) -> Response {
     let csp = config.page_csp(&html);
     let mut response = Html(html).into_response();
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_str(&csp).expect("CSP is ASCII"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("CSP is ASCII"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if config.deny_framing {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

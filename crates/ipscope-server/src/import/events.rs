@@ -10,22 +10,9 @@ use serde_json::Value;
 use super::{ImportError, ImportSummary};
 use crate::store::queries::{EventWriter, NewEvent};
 
-const REQUIRED: [&str; 6] = [
-    "Timestamp",
-    "DeviceId",
-    "DeviceName",
-    "ActionType",
-    "RemoteIP",
-    "RemotePort",
-];
-const OPTIONAL: [&str; 6] = [
-    "RemoteUrl",
-    "LocalIP",
-    "LocalPort",
-    "Protocol",
-    "InitiatingProcessFileName",
-    "InitiatingProcessSHA1",
-];
+const REQUIRED: [&str; 6] = ["Timestamp", "DeviceId", "DeviceName", "ActionType", "RemoteIP", "RemotePort"];
+const OPTIONAL: [&str; 6] =
+    ["RemoteUrl", "LocalIP", "LocalPort", "Protocol", "InitiatingProcessFileName", "InitiatingProcessSHA1"];
 
 /// How often progress is reported, in rows.
 const PROGRESS_EVERY: u64 = 100_000;
@@ -37,17 +24,11 @@ pub(super) fn import_events(
     summary: &mut ImportSummary,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), ImportError> {
-    let file = File::open(path).map_err(|source| ImportError::Io {
-        file: path.display().to_string(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| ImportError::Io { file: path.display().to_string(), source })?;
     let mut reader = BufReader::new(file);
     let first = reader
         .fill_buf()
-        .map_err(|source| ImportError::Io {
-            file: path.display().to_string(),
-            source,
-        })?
+        .map_err(|source| ImportError::Io { file: path.display().to_string(), source })?
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .copied();
@@ -80,9 +61,7 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn field(&self, name: &str) -> Option<String> {
-        (self.get)(name)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
+        (self.get)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
     }
 }
 
@@ -91,32 +70,19 @@ fn read_csv(
     reader: impl std::io::Read,
     on_row: &mut dyn FnMut(u64, Row<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(reader);
-    let headers = csv
-        .headers()
-        .map_err(|e| ImportError::invalid(path, Some(1), format!("unreadable CSV header: {e}")))?;
-    let headers: Vec<String> = headers
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-        .collect();
+    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let headers =
+        csv.headers().map_err(|e| ImportError::invalid(path, Some(1), format!("unreadable CSV header: {e}")))?;
+    let headers: Vec<String> = headers.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_string()).collect();
     if let Some(missing) = REQUIRED.iter().find(|c| !headers.iter().any(|h| h == *c)) {
         return Err(ImportError::invalid(
             path,
             Some(1),
-            format!(
-                "the header has no '{missing}' column (required: {})",
-                REQUIRED.join(", ")
-            ),
+            format!("the header has no '{missing}' column (required: {})", REQUIRED.join(", ")),
         ));
     }
     let index = |name: &str| headers.iter().position(|h| h == name);
-    let columns: Vec<(&str, Option<usize>)> = REQUIRED
-        .iter()
-        .chain(OPTIONAL.iter())
-        .map(|c| (*c, index(c)))
-        .collect();
+    let columns: Vec<(&str, Option<usize>)> = REQUIRED.iter().chain(OPTIONAL.iter()).map(|c| (*c, index(c))).collect();
     let mut record = csv::StringRecord::new();
     loop {
         let more = csv.read_record(&mut record).map_err(|e| {
@@ -146,21 +112,14 @@ fn read_json_lines(
 ) -> Result<(), ImportError> {
     for (i, line) in reader.lines().enumerate() {
         let n = i as u64 + 1;
-        let line = line.map_err(|source| ImportError::Io {
-            file: path.display().to_string(),
-            source,
-        })?;
+        let line = line.map_err(|source| ImportError::Io { file: path.display().to_string(), source })?;
         if line.trim().is_empty() {
             continue;
         }
         let object: serde_json::Map<String, Value> = serde_json::from_str(&line)
             .map_err(|e| ImportError::invalid(path, Some(n), format!("not a JSON object: {e}")))?;
         if let Some(missing) = REQUIRED.iter().find(|c| !object.contains_key(**c)) {
-            return Err(ImportError::invalid(
-                path,
-                Some(n),
-                format!("the object has no '{missing}' field"),
-            ));
+            return Err(ImportError::invalid(path, Some(n), format!("the object has no '{missing}' field")));
         }
         let get = |name: &str| match object.get(name) {
             None | Some(Value::Null) => None,
@@ -178,14 +137,10 @@ fn to_event(row: &Row<'_>) -> Result<Option<NewEvent>, String> {
     let Some(remote_ip) = row.field("RemoteIP") else {
         return Ok(None);
     };
-    let remote_ip =
-        ipscope_api::ip::parse_ip_strict(&remote_ip).map_err(|e| format!("RemoteIP: {e}"))?;
+    let remote_ip = ipscope_api::ip::parse_ip_strict(&remote_ip).map_err(|e| format!("RemoteIP: {e}"))?;
     let port = |name: &str| -> Result<Option<u16>, String> {
         row.field(name)
-            .map(|p| {
-                p.parse::<u16>()
-                    .map_err(|_| format!("{name} '{p}' is not a port number (0-65535)"))
-            })
+            .map(|p| p.parse::<u16>().map_err(|_| format!("{name} '{p}' is not a port number (0-65535)")))
             .transpose()
     };
     Ok(Some(NewEvent {
@@ -200,9 +155,7 @@ fn to_event(row: &Row<'_>) -> Result<Option<NewEvent>, String> {
         local_port: port("LocalPort")?,
         protocol: row.field("Protocol"),
         file_name: row.field("InitiatingProcessFileName"),
-        sha1: row
-            .field("InitiatingProcessSHA1")
-            .map(|s| s.to_ascii_lowercase()),
+        sha1: row.field("InitiatingProcessSHA1").map(|s| s.to_ascii_lowercase()),
     }))
 }
 
@@ -216,9 +169,7 @@ fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, String> {
             return Ok(t.and_utc());
         }
     }
-    Err(format!(
-        "Timestamp '{text}' is not an RFC 3339 time such as 2024-05-01T10:00:00Z"
-    ))
+    Err(format!("Timestamp '{text}' is not an RFC 3339 time such as 2024-05-01T10:00:00Z"))
 }
 
 #[cfg(test)]
@@ -226,23 +177,15 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: Option<&str>) {
-        let got = parse_timestamp(input)
-            .ok()
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let got = parse_timestamp(input).ok().map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         assert_eq!(got.as_deref(), expected, "input {input:?}");
     }
 
     #[test]
     fn reads_export_timestamps() {
         check("2024-05-01T10:00:00Z", Some("2024-05-01T10:00:00.000Z"));
-        check(
-            "2024-05-01T10:00:00.1234567Z",
-            Some("2024-05-01T10:00:00.123Z"),
-        );
-        check(
-            "2024-05-01T12:00:00+02:00",
-            Some("2024-05-01T10:00:00.000Z"),
-        );
+        check("2024-05-01T10:00:00.1234567Z", Some("2024-05-01T10:00:00.123Z"));
+        check("2024-05-01T12:00:00+02:00", Some("2024-05-01T10:00:00.000Z"));
         check("2024-05-01 10:00:00.5", Some("2024-05-01T10:00:00.500Z"));
         check("yesterday", None);
         check("2024-13-01T10:00:00Z", None);

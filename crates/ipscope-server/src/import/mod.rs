@@ -61,17 +61,10 @@ impl fmt::Display for ImportSummary {
 pub enum ImportError {
     /// A file could not be read.
     #[error("{file}: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
+    Io { file: String, source: std::io::Error },
     /// The content is malformed.
     #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        file: String,
-        line: Option<u64>,
-        message: String,
-    },
+    Invalid { file: String, line: Option<u64>, message: String },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -79,11 +72,7 @@ pub enum ImportError {
 
 impl ImportError {
     fn invalid(file: &Path, line: Option<u64>, message: impl Into<String>) -> ImportError {
-        ImportError::Invalid {
-            file: file.display().to_string(),
-            line,
-            message: message.into(),
-        }
+        ImportError::Invalid { file: file.display().to_string(), line, message: message.into() }
     }
 }
 
@@ -94,11 +83,7 @@ impl From<rusqlite::Error> for ImportError {
 }
 
 /// Imports `files` into `store` atomically, calling `progress` with the event rows read so far.
-pub fn import(
-    store: &Store,
-    files: &ImportFiles,
-    progress: &mut dyn FnMut(u64),
-) -> Result<ImportSummary, ImportError> {
+pub fn import(store: &Store, files: &ImportFiles, progress: &mut dyn FnMut(u64)) -> Result<ImportSummary, ImportError> {
     store.call_blocking(|conn| {
         let tx = conn.transaction()?;
         let result = import_in(&tx, files, progress);
@@ -138,10 +123,8 @@ fn import_in(
 
 /// Reads `{"value": [...]}` (a Defender API answer) or a bare JSON array.
 fn read_entities<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ImportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Io {
-        file: path.display().to_string(),
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ImportError::Io { file: path.display().to_string(), source })?;
     let parsed = if text.trim_start().starts_with('[') {
         serde_json::from_str::<Vec<T>>(&text)
     } else {

@@ -36,13 +36,6 @@ pub async fn ips(
     path_id(&id, "alert")?;
     query_params(query, &[])?;
     let key = id.clone();
-    let ips = state
-        .store
-        .call(move |c| queries::alert_ips(c, &key))
-        .await?
-        .ok_or_else(|| not_found(&id))?;
-    Ok(Json(Collection::new(
-        "Ips",
-        ips.into_iter().map(|id| IpRef { id }).collect(),
-    )))
+    let ips = state.store.call(move |c| queries::alert_ips(c, &key)).await?.ok_or_else(|| not_found(&id))?;
+    Ok(Json(Collection::new("Ips", ips.into_iter().map(|id| IpRef { id }).collect())))
 }

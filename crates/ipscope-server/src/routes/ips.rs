@@ -3,10 +3,9 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use ipscope_api::ip::classify;
 use ipscope_api::period::Period;
-use ipscope_api::wire::{
-    Alert, Collection, IpRef, IpStats, ObservedDevices, Prevalence, ODATA_METADATA,
-};
+use ipscope_api::wire::{Alert, Collection, IpProfile, IpRef, IpStats, ObservedDevices, Prevalence, ODATA_METADATA};
 
 use super::{param, path_ip, period, query_params, top, Params};
 use crate::error::AppError;
@@ -25,28 +24,17 @@ pub async fn suggestions(
 ) -> Result<Json<Collection<IpRef>>, AppError> {
     let params = query_params(query, &["prefix", "$top"])?;
     let n = top(&params, 10, MAX_SUGGESTIONS)?;
-    let prefix = param(&params, "prefix")
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let prefix = param(&params, "prefix").unwrap_or("").trim().to_ascii_lowercase();
     let valid = !prefix.is_empty()
         && prefix.len() <= 45
-        && prefix
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':');
+        && prefix.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':');
     if !valid {
         return Err(AppError::BadRequest(format!(
             "prefix must be the start of an IP address (digits, a-f, '.', ':'), 1 to 45 characters; got '{prefix}'."
         )));
     }
-    let ips = state
-        .store
-        .call(move |c| queries::ips_with_prefix(c, &prefix, n))
-        .await?;
-    Ok(Json(Collection::new(
-        "Ips",
-        ips.into_iter().map(|id| IpRef { id }).collect(),
-    )))
+    let ips = state.store.call(move |c| queries::ips_with_prefix(c, &prefix, n)).await?;
+    Ok(Json(Collection::new("Ips", ips.into_iter().map(|id| IpRef { id }).collect())))
 }
 
 /// `GET /ips/{ip}/alerts`: alerts whose evidence names the IP; empty for a valid unknown IP.
@@ -57,10 +45,7 @@ pub async fn alerts(
 ) -> Result<Json<Collection<Alert>>, AppError> {
     let ip = path_ip(&ip)?;
     query_params(query, &[])?;
-    let alerts = state
-        .store
-        .call(move |c| queries::alerts_for_ip(c, ip))
-        .await?;
+    let alerts = state.store.call(move |c| queries::alerts_for_ip(c, ip)).await?;
     Ok(Json(Collection::new("Alerts", alerts)))
 }
 
@@ -73,10 +58,7 @@ pub async fn stats(
     let ip = path_ip(&ip)?;
     let params = query_params(query, &["lookBackHours"])?;
     let period = period(&params)?;
-    let p = state
-        .store
-        .call(move |c| investigation::prevalence(c, ip, period))
-        .await?;
+    let p = state.store.call(move |c| investigation::prevalence(c, ip, period)).await?;
     Ok(Json(IpStats {
         context: format!("{ODATA_METADATA}#microsoft.windowsDefenderATP.api.InOrgIPStats"),
         ip_address: p.ip_address,
@@ -97,12 +79,7 @@ pub async fn prevalence(
     let ip = path_ip(&ip)?;
     let params = query_params(query, &PERIOD_PARAMS)?;
     let period: Period = period(&params)?;
-    Ok(Json(
-        state
-            .store
-            .call(move |c| investigation::prevalence(c, ip, period))
-            .await?,
-    ))
+    Ok(Json(state.store.call(move |c| investigation::prevalence(c, ip, period)).await?))
 }
 
 /// `GET /ips/{ip}/devices?from=..&to=..&$top=100`: devices that connected, each with its last connection.
@@ -115,10 +92,21 @@ pub async fn devices(
     let params = query_params(query, &["lookBackHours", "from", "to", "$top"])?;
     let period = period(&params)?;
     let n = top(&params, MAX_DEVICES, MAX_DEVICES)?;
-    Ok(Json(
-        state
-            .store
-            .call(move |c| investigation::observed_devices(c, ip, period, n))
-            .await?,
-    ))
+    Ok(Json(state.store.call(move |c| investigation::observed_devices(c, ip, period, n)).await?))
+}
+
+/// `GET /ips/{ip}/profile`: address class, geolocation and ASN, and where they came from.
+pub async fn profile(
+    State(state): State<AppState>,
+    Path(ip): Path<String>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Json<IpProfile>, AppError> {
+    let ip = path_ip(&ip)?;
+    query_params(query, &[])?;
+    Ok(Json(IpProfile {
+        ip_address: ip.to_string(),
+        address_class: classify(ip),
+        geo: state.geo.lookup(ip),
+        sources: state.geo.sources().to_vec(),
+    }))
 }

@@ -16,11 +16,7 @@ fn not_found(id: &str) -> AppError {
 
 async fn find(state: &AppState, id: &str) -> Result<Machine, AppError> {
     let key = id.to_string();
-    state
-        .store
-        .call(move |c| queries::machine(c, &key))
-        .await?
-        .ok_or_else(|| not_found(id))
+    state.store.call(move |c| queries::machine(c, &key)).await?.ok_or_else(|| not_found(id))
 }
 
 /// `GET /machines/{id}`: a machine by id or computer name.
@@ -43,10 +39,7 @@ pub async fn alerts(
     path_id(&id, "machine")?;
     query_params(query, &[])?;
     let machine = find(&state, &id).await?;
-    let alerts = state
-        .store
-        .call(move |c| queries::machine_alerts(c, &machine.id))
-        .await?;
+    let alerts = state.store.call(move |c| queries::machine_alerts(c, &machine.id)).await?;
     Ok(Json(Collection::new("Alerts", alerts)))
 }
 
@@ -71,7 +64,5 @@ pub async fn connections(
             None => Ok(queries::machine(c, &key)?.map(|_| Vec::new())),
         })
         .await?;
-    found
-        .map(|v| Json(Collection::new("DeviceConnections", v)))
-        .ok_or_else(|| not_found(&id))
+    found.map(|v| Json(Collection::new("DeviceConnections", v))).ok_or_else(|| not_found(&id))
 }

@@ -25,6 +25,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/ips/{ip}/stats", get(ips::stats))
         .route("/ips/{ip}/devices", get(ips::devices))
         .route("/ips/{ip}/prevalence", get(ips::prevalence))
+        .route("/ips/{ip}/profile", get(ips::profile))
         .route("/alerts/{id}", get(alerts::alert))
         .route("/alerts/{id}/ips", get(alerts::ips))
         .route("/machines/{id}", get(machines::machine))
@@ -43,19 +44,11 @@ pub fn api_router() -> Router<AppState> {
 type Params = Vec<(String, String)>;
 
 /// Reads the query string, refusing parameters the endpoint does not know.
-fn query_params(
-    query: Result<Query<Params>, QueryRejection>,
-    allowed: &[&str],
-) -> Result<Params, AppError> {
-    let Query(params) =
-        query.map_err(|e| AppError::BadRequest(format!("The query string is malformed: {e}")))?;
+fn query_params(query: Result<Query<Params>, QueryRejection>, allowed: &[&str]) -> Result<Params, AppError> {
+    let Query(params) = query.map_err(|e| AppError::BadRequest(format!("The query string is malformed: {e}")))?;
     for (key, _) in &params {
         if !allowed.contains(&key.as_str()) {
-            let known = if allowed.is_empty() {
-                "none".to_string()
-            } else {
-                allowed.join(", ")
-            };
+            let known = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
             return Err(AppError::BadRequest(format!(
                 "Unknown query parameter '{key}'; this endpoint accepts: {known}."
             )));
@@ -66,22 +59,13 @@ fn query_params(
 
 /// The value of parameter `name`, if given (the last one wins).
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// The period from `lookBackHours` or `from`/`to` (default: the last 30 days).
 fn period(params: &Params) -> Result<Period, AppError> {
-    parse_period(
-        param(params, "lookBackHours"),
-        param(params, "from"),
-        param(params, "to"),
-        Utc::now(),
-    )
-    .map_err(|e| AppError::BadRequest(e.to_string()))
+    parse_period(param(params, "lookBackHours"), param(params, "from"), param(params, "to"), Utc::now())
+        .map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
 /// `$top`: how many entities to return, from 1 to `max`.
@@ -90,9 +74,7 @@ fn top(params: &Params, default: usize, max: usize) -> Result<usize, AppError> {
         None => Ok(default),
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(AppError::BadRequest(format!(
-                "$top must be a whole number from 1 to {max}; got '{v}'."
-            ))),
+            _ => Err(AppError::BadRequest(format!("$top must be a whole number from 1 to {max}; got '{v}'."))),
         },
     }
 }
@@ -105,9 +87,7 @@ fn path_ip(text: &str) -> Result<IpAddr, AppError> {
 /// Checks an entity id from the path: non-empty, printable, of sane length.
 fn path_id<'a>(text: &'a str, what: &str) -> Result<&'a str, AppError> {
     if text.is_empty() || text.len() > 200 || text.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(format!(
-            "'{text}' is not a valid {what} id."
-        )));
+        return Err(AppError::BadRequest(format!("'{text}' is not a valid {what} id.")));
     }
     Ok(text)
 }

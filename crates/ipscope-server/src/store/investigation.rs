@@ -5,9 +5,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ipscope_api::period::Period;
-use ipscope_api::wire::{
-    DayCount, DeviceConnection, ObservedDevice, ObservedDevices, Prevalence, ODATA_METADATA,
-};
+use ipscope_api::wire::{DayCount, DeviceConnection, ObservedDevice, ObservedDevices, Prevalence, ODATA_METADATA};
 use rusqlite::Connection;
 
 use super::queries::{self, millis, DAY_MS};
@@ -36,11 +34,7 @@ pub fn prevalence(conn: &Connection, ip: IpAddr, period: Period) -> Result<Preva
     let days = (from.div_euclid(DAY_MS)..=(to - 1).div_euclid(DAY_MS))
         .map(|day| {
             let (devices, connections) = per_day.get(&day).copied().unwrap_or_default();
-            DayCount {
-                date: day_date(day),
-                devices,
-                connections,
-            }
+            DayCount { date: day_date(day), devices, connections }
         })
         .collect();
     Ok(Prevalence {
@@ -75,10 +69,7 @@ pub fn observed_devices(
         e.1 = e.1.max(r.last_ts);
     }
     let count = per_device.len() as u64;
-    let mut newest: Vec<(i64, u64, i64)> = per_device
-        .into_iter()
-        .map(|(d, (n, last))| (d, n, last))
-        .collect();
+    let mut newest: Vec<(i64, u64, i64)> = per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect();
     newest.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
     newest.truncate(top);
     let mut value = Vec::with_capacity(newest.len());
@@ -119,9 +110,7 @@ pub fn device_connections(
 ) -> Result<Vec<DeviceConnection>, StoreError> {
     let (from, to) = bounds(period);
     let mut out = Vec::new();
-    for (remote_ip, connections, last_ts) in
-        queries::device_remote_ips(conn, device, from, to, top)?
-    {
+    for (remote_ip, connections, last_ts) in queries::device_remote_ips(conn, device, from, to, top)? {
         let Some(e) = queries::event_at(conn, &remote_ip, last_ts, device)? else {
             continue;
         };

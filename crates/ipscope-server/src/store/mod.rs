@@ -17,11 +17,7 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     /// The file was written by a newer ipscope.
     #[error("{path} has schema version {found}, newer than this ipscope understands ({supported}); upgrade ipscope")]
-    TooNew {
-        path: String,
-        found: i64,
-        supported: i64,
-    },
+    TooNew { path: String, found: i64, supported: i64 },
     /// A blocking task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),
@@ -41,10 +37,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Arc<Store>, StoreError> {
         let mut conn = open_connection(path)?;
         schema::migrate(&mut conn, path)?;
-        Ok(Arc::new(Store {
-            path: path.to_path_buf(),
-            idle: Mutex::new(vec![conn]),
-        }))
+        Ok(Arc::new(Store { path: path.to_path_buf(), idle: Mutex::new(vec![conn]) }))
     }
 
     /// The database file.
@@ -65,10 +58,7 @@ impl Store {
     }
 
     /// Runs `f` with a pooled connection on the current thread (for the command line tools and tests).
-    pub fn call_blocking<R>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+    pub fn call_blocking<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
         let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match pooled {
             Some(conn) => conn,

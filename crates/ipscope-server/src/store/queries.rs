@@ -11,11 +11,7 @@ use super::StoreError;
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| {
-        StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            Box::new(e),
-        ))
+        StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
     })
 }
 
@@ -35,27 +31,20 @@ pub fn alerts_for_ip(conn: &Connection, ip: IpAddr) -> Result<Vec<Alert>, StoreE
 
 /// One alert, if it exists.
 pub fn alert(conn: &Connection, id: &str) -> Result<Option<Alert>, StoreError> {
-    let entity: Option<String> = conn
-        .prepare_cached("SELECT entity FROM alerts WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
+    let entity: Option<String> =
+        conn.prepare_cached("SELECT entity FROM alerts WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
     entity.map(|e| from_json(&e)).transpose()
 }
 
 /// The IPs named in an alert's evidence, or `None` when the alert does not exist.
 pub fn alert_ips(conn: &Connection, id: &str) -> Result<Option<Vec<String>>, StoreError> {
-    let exists: Option<i64> = conn
-        .prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
+    let exists: Option<i64> =
+        conn.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
     if exists.is_none() {
         return Ok(None);
     }
-    let mut stmt =
-        conn.prepare_cached("SELECT ip FROM alert_ips WHERE alert_id = ?1 ORDER BY ip")?;
-    let ips = stmt
-        .query_map([id], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
+    let mut stmt = conn.prepare_cached("SELECT ip FROM alert_ips WHERE alert_id = ?1 ORDER BY ip")?;
+    let ips = stmt.query_map([id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
     Ok(Some(ips))
 }
 
@@ -102,9 +91,8 @@ fn minimal_machine(id: String, computer_dns_name: String) -> Machine {
 
 /// Alerts on a machine, newest first.
 pub fn machine_alerts(conn: &Connection, machine_id: &str) -> Result<Vec<Alert>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT entity FROM alerts WHERE machine_id = ?1 ORDER BY alert_creation_time DESC, id",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT entity FROM alerts WHERE machine_id = ?1 ORDER BY alert_creation_time DESC, id")?;
     alerts_from(&mut stmt, machine_id)
 }
 
@@ -120,16 +108,9 @@ pub fn upsert_alert(tx: &Transaction<'_>, alert: &Alert) -> Result<(), StoreErro
          ON CONFLICT (id) DO UPDATE SET machine_id = excluded.machine_id,
              alert_creation_time = excluded.alert_creation_time, entity = excluded.entity",
     )?
-    .execute(params![
-        alert.id,
-        alert.machine_id,
-        alert.alert_creation_time.timestamp_millis(),
-        entity
-    ])?;
-    tx.prepare_cached("DELETE FROM alert_ips WHERE alert_id = ?1")?
-        .execute([&alert.id])?;
-    let mut insert =
-        tx.prepare_cached("INSERT OR IGNORE INTO alert_ips (ip, alert_id) VALUES (?1, ?2)")?;
+    .execute(params![alert.id, alert.machine_id, alert.alert_creation_time.timestamp_millis(), entity])?;
+    tx.prepare_cached("DELETE FROM alert_ips WHERE alert_id = ?1")?.execute([&alert.id])?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO alert_ips (ip, alert_id) VALUES (?1, ?2)")?;
     for ip in evidence_ips(alert) {
         insert.execute(params![ip.to_string(), alert.id])?;
     }
@@ -215,11 +196,7 @@ pub struct EventWriter<'t> {
 impl<'t> EventWriter<'t> {
     /// A writer on `tx`.
     pub fn new(tx: &'t Transaction<'t>) -> Self {
-        EventWriter {
-            tx,
-            devices: HashMap::new(),
-            files: HashMap::new(),
-        }
+        EventWriter { tx, devices: HashMap::new(), files: HashMap::new() }
     }
 
     /// Inserts `event` unless an identical one is stored; returns whether it was new.
@@ -228,8 +205,7 @@ impl<'t> EventWriter<'t> {
             Some((key, name)) if *name == event.device_name => *key,
             _ => {
                 let key = device_key(self.tx, &event.device_id, &event.device_name)?;
-                self.devices
-                    .insert(event.device_id.clone(), (key, event.device_name.clone()));
+                self.devices.insert(event.device_id.clone(), (key, event.device_name.clone()));
                 key
             }
         };
@@ -302,12 +278,7 @@ pub struct DeviceDay {
 }
 
 /// Device-days of `ip` in `[from, to)` (ms): whole days from the rollup, the partial days at either end from `events`.
-pub fn device_days(
-    conn: &Connection,
-    ip: &str,
-    from: i64,
-    to: i64,
-) -> Result<Vec<DeviceDay>, StoreError> {
+pub fn device_days(conn: &Connection, ip: &str, from: i64, to: i64) -> Result<Vec<DeviceDay>, StoreError> {
     let mut rows = Vec::new();
     let from_events = |lo: i64, hi: i64, rows: &mut Vec<DeviceDay>| -> Result<(), StoreError> {
         if lo >= hi {
@@ -318,12 +289,7 @@ pub fn device_days(
              WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY 1, 2",
         )?;
         let found = stmt.query_map(params![ip, lo, hi], |r| {
-            Ok(DeviceDay {
-                day: r.get(0)?,
-                device: r.get(1)?,
-                n: r.get::<_, i64>(2)? as u64,
-                last_ts: r.get(3)?,
-            })
+            Ok(DeviceDay { day: r.get(0)?, device: r.get(1)?, n: r.get::<_, i64>(2)? as u64, last_ts: r.get(3)? })
         })?;
         for row in found {
             rows.push(row?);
@@ -341,12 +307,7 @@ pub fn device_days(
         "SELECT day, device, n, last_ts FROM ip_day_device WHERE remote_ip = ?1 AND day >= ?2 AND day < ?3",
     )?;
     let found = stmt.query_map(params![ip, first_full, end_full], |r| {
-        Ok(DeviceDay {
-            day: r.get(0)?,
-            device: r.get(1)?,
-            n: r.get::<_, i64>(2)? as u64,
-            last_ts: r.get(3)?,
-        })
+        Ok(DeviceDay { day: r.get(0)?, device: r.get(1)?, n: r.get::<_, i64>(2)? as u64, last_ts: r.get(3)? })
     })?;
     for row in found {
         rows.push(row?);
@@ -399,12 +360,7 @@ pub struct EventDetails {
 }
 
 /// The connection of `device` to `ip` at `ts`, by a primary-key seek.
-pub fn event_at(
-    conn: &Connection,
-    ip: &str,
-    ts: i64,
-    device: i64,
-) -> Result<Option<EventDetails>, StoreError> {
+pub fn event_at(conn: &Connection, ip: &str, ts: i64, device: i64) -> Result<Option<EventDetails>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT d.device_id, d.device_name, e.remote_ip, e.remote_port, e.protocol, e.action_type, e.local_ip,
@@ -430,11 +386,7 @@ pub fn event_at(
 }
 
 /// Observed addresses starting with `prefix`, in text order, by one index seek per address.
-pub fn ips_with_prefix(
-    conn: &Connection,
-    prefix: &str,
-    limit: usize,
-) -> Result<Vec<String>, StoreError> {
+pub fn ips_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
     // Addresses are ASCII [0-9a-f.:]; '~' sorts after all of them.
     let upper = format!("{prefix}~");
     let mut stmt = conn.prepare_cached(
@@ -449,9 +401,7 @@ pub fn ips_with_prefix(
     let mut after = prefix.to_string();
     while out.len() < limit {
         // `> after` seeks past every row of the current address to the next one.
-        let next: Option<String> = stmt
-            .query_row(params![after, upper], |r| r.get(0))
-            .optional()?;
+        let next: Option<String> = stmt.query_row(params![after, upper], |r| r.get(0)).optional()?;
         match next {
             Some(ip) if ip.starts_with(prefix) => {
                 after = ip.clone();

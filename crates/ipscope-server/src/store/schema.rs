@@ -87,11 +87,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     let current: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let supported = MIGRATIONS.len() as i64;
     if current > supported {
-        return Err(StoreError::TooNew {
-            path: path.display().to_string(),
-            found: current,
-            supported,
-        });
+        return Err(StoreError::TooNew { path: path.display().to_string(), found: current, supported });
     }
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
