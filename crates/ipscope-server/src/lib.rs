@@ -4,6 +4,7 @@ pub mod demo;
 pub mod error;
 pub mod geo;
 pub mod import;
+pub mod rate_limit;
 mod routes;
 pub mod store;
 mod web;
@@ -11,7 +12,11 @@ mod web;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::http::{header, HeaderValue, Method};
 use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::rate_limit::{RateLimiter, RateLimits};
 
 use crate::geo::GeoDb;
 use crate::store::Store;
@@ -23,6 +28,10 @@ pub struct ServerConfig {
     pub dist: Option<PathBuf>,
     /// Origins allowed to embed the app in a frame (CSP `frame-ancestors`), exactly as given.
     pub frame_ancestors: Vec<String>,
+    /// Origins of apps on other sites allowed to call the API (CORS), exactly as given.
+    pub cors_origins: Vec<String>,
+    /// Per-client request limits on the API.
+    pub rate_limits: RateLimits,
 }
 
 /// What every handler can reach.
@@ -51,7 +60,12 @@ impl AppState {
 /// The whole server: `/api/...` and, for every other path, the app.
 pub fn app(state: AppState) -> Router {
     let config = Arc::clone(&state.config);
-    let router = Router::new().nest("/api", routes::api_router().with_state(state));
+    let limiter = RateLimiter::new(config.rate_limits);
+    let api = routes::api_router()
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::limit))
+        .layer(cors(&config.cors_origins));
+    let router = Router::new().nest("/api", api);
     let router = match &config.dist {
         Some(dist) => {
             router.fallback_service(web::app_files(web::WebConfig::new(dist.clone(), &config.frame_ancestors)))
@@ -61,9 +75,21 @@ pub fn app(state: AppState) -> Router {
     router.layer(axum::middleware::from_fn(web::security_headers))
 }
 
+/// CORS for exactly the configured origins: read-only requests, and `Retry-After` readable by the caller.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> =
+        origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([header::ACCEPT, header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 /// Serves `app(state)` on `listener` until Ctrl-C (or the future is dropped).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{self, ImportFiles};
+use ipscope_server::rate_limit::RateLimits;
 use ipscope_server::store::Store;
 use ipscope_server::{demo, AppState, ServerConfig};
 
@@ -35,6 +36,18 @@ enum Command {
         /// An origin allowed to embed the app in a frame (repeatable), e.g. https://soc.example.com.
         #[arg(long = "frame-ancestor")]
         frame_ancestors: Vec<String>,
+        /// An origin allowed to call the API from a browser (CORS; repeatable), e.g. https://dashboard.example.com.
+        #[arg(long = "cors-origin")]
+        cors_origins: Vec<String>,
+        /// API requests allowed per client per minute (0 turns the limit off).
+        #[arg(long, default_value_t = 100)]
+        rate_limit_per_minute: u32,
+        /// API requests allowed per client per hour (0 turns the limit off).
+        #[arg(long, default_value_t = 1500)]
+        rate_limit_per_hour: u32,
+        /// Apply the rate limits to loopback clients too (by default local use is not limited).
+        #[arg(long)]
+        rate_limit_loopback: bool,
         /// Folder with the ip-location-db npm packages (`dbip-city-mmdb/`, `asn/`); without it geo data is "not available".
         #[arg(long)]
         geo_dir: Option<PathBuf>,
@@ -78,7 +91,17 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { db, addr, dist, frame_ancestors, geo_dir } => {
+        Command::Serve {
+            db,
+            addr,
+            dist,
+            frame_ancestors,
+            cors_origins,
+            rate_limit_per_minute,
+            rate_limit_per_hour,
+            rate_limit_loopback,
+            geo_dir,
+        } => {
             let store = open(&db)?;
             let geo = match geo_dir {
                 Some(dir) => {
@@ -95,7 +118,12 @@ async fn main() -> anyhow::Result<()> {
             };
             let listener =
                 tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-            let config = ServerConfig { dist, frame_ancestors };
+            let rate_limits = RateLimits {
+                per_minute: (rate_limit_per_minute > 0).then_some(rate_limit_per_minute),
+                per_hour: (rate_limit_per_hour > 0).then_some(rate_limit_per_hour),
+                limit_loopback: rate_limit_loopback,
+            };
+            let config = ServerConfig { dist, frame_ancestors, cors_origins, rate_limits };
             println!("ipscope is serving on http://{}", listener.local_addr()?);
             ipscope_server::serve(listener, AppState::new(store, config).with_geo(geo)).await?;
         }

@@ -8,6 +8,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{import, ImportError, ImportFiles, ImportSummary};
+use ipscope_server::rate_limit::RateLimits;
 use ipscope_server::store::Store;
 use ipscope_server::{app, AppState, ServerConfig};
 use serde_json::Value;
@@ -482,4 +483,45 @@ async fn profile_without_geo_data_says_nothing_but_still_classifies() {
     assert_eq!(body["sources"], Value::Array(vec![]));
     let (status, body) = t.get("/api/ips/1.2.3/profile").await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidIpAddress")));
+}
+
+#[tokio::test]
+async fn too_many_requests_get_429_with_retry_after() {
+    let t = TestApp::with_fixtures();
+    let config = ServerConfig {
+        rate_limits: RateLimits { per_minute: Some(3), per_hour: None, limit_loopback: true },
+        ..Default::default()
+    };
+    let router = app(AppState::new(Arc::clone(&t.store), config));
+    let call = |router: axum::Router| async move {
+        router.oneshot(Request::get("/api/ips/203.0.113.66/alerts").body(Body::empty()).unwrap()).await.unwrap()
+    };
+    for _ in 0..3 {
+        assert_eq!(call(router.clone()).await.status(), StatusCode::OK);
+    }
+    let limited = call(router.clone()).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = serde_json::from_slice(&limited.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["error"]["code"], "TooManyRequests");
+}
+
+#[tokio::test]
+async fn cors_allows_exactly_the_configured_origins() {
+    let t = TestApp::with_fixtures();
+    let config = ServerConfig { cors_origins: vec!["https://soc.example.com".into()], ..Default::default() };
+    let router = app(AppState::new(Arc::clone(&t.store), config));
+    let from = |origin: &'static str| {
+        Request::get("/api/ips/203.0.113.66/alerts").header("origin", origin).body(Body::empty()).unwrap()
+    };
+    let allowed = router.clone().oneshot(from("https://soc.example.com")).await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://soc.example.com");
+    let other = router.clone().oneshot(from("https://evil.example.net")).await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let nothing_configured = app(AppState::new(Arc::clone(&t.store), ServerConfig::default()));
+    let response = nothing_configured.oneshot(from("https://soc.example.com")).await.unwrap();
+    assert!(response.headers().get("access-control-allow-origin").is_none(), "no CORS unless configured");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["cache-control"], "no-store");
 }

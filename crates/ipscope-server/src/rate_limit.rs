@@ -1,0 +1,129 @@
+//! Per-client request limits on the API, per minute and per hour, answered with `429` and `Retry-After`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::error::error_response;
+
+/// The limits; `None` turns one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests per client per minute.
+    pub per_minute: Option<u32>,
+    /// Requests per client per hour.
+    pub per_hour: Option<u32>,
+    /// Whether clients on the loopback interface are limited too (off: local demo use is never throttled).
+    pub limit_loopback: bool,
+}
+
+impl Default for RateLimits {
+    /// Defender's own limits: 100 calls per minute and 1500 per hour; loopback exempt.
+    fn default() -> Self {
+        RateLimits { per_minute: Some(100), per_hour: Some(1500), limit_loopback: false }
+    }
+}
+
+/// A fixed window: when it started and how many requests it has seen.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: Instant,
+    count: u32,
+}
+
+impl Window {
+    /// Counts a request; `Err(seconds until the window resets)` when over `limit`.
+    fn hit(&mut self, now: Instant, length: Duration, limit: u32) -> Result<(), u64> {
+        if now.duration_since(self.start) >= length {
+            *self = Window { start: now, count: 0 };
+        }
+        if self.count >= limit {
+            let left = length.saturating_sub(now.duration_since(self.start));
+            return Err(left.as_secs().max(1) + u64::from(left.subsec_nanos() > 0 && left.as_secs() > 0));
+        }
+        self.count += 1;
+        Ok(())
+    }
+}
+
+/// The clients' windows.
+pub struct RateLimiter {
+    limits: RateLimits,
+    clients: Mutex<HashMap<Option<IpAddr>, (Window, Window)>>,
+}
+
+/// Clients remembered before idle ones are forgotten.
+const MAX_CLIENTS: usize = 10_000;
+
+impl RateLimiter {
+    /// A limiter with `limits`.
+    pub fn new(limits: RateLimits) -> Arc<RateLimiter> {
+        Arc::new(RateLimiter { limits, clients: Mutex::new(HashMap::new()) })
+    }
+
+    /// Counts a request from `client`; `Err(retry after, in seconds)` when over a limit.
+    fn check(&self, client: Option<IpAddr>, now: Instant) -> Result<(), u64> {
+        if client.is_some_and(|ip| ip.is_loopback()) && !self.limits.limit_loopback {
+            return Ok(());
+        }
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if clients.len() >= MAX_CLIENTS {
+            clients.retain(|_, (_, hour)| now.duration_since(hour.start) < Duration::from_secs(3600));
+        }
+        let fresh = Window { start: now, count: 0 };
+        let (minute, hour) = clients.entry(client).or_insert((fresh, fresh));
+        let mut minute_after = *minute;
+        let mut hour_after = *hour;
+        if let Some(limit) = self.limits.per_minute {
+            minute_after.hit(now, Duration::from_secs(60), limit)?;
+        }
+        if let Some(limit) = self.limits.per_hour {
+            hour_after.hit(now, Duration::from_secs(3600), limit)?;
+        }
+        (*minute, *hour) = (minute_after, hour_after);
+        Ok(())
+    }
+}
+
+/// The middleware: counts every API request by the client's address.
+pub async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    match limiter.check(client, Instant::now()) {
+        Ok(()) => next.run(request).await,
+        Err(retry_after) => {
+            let mut response = error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                format!("Too many requests from this client; try again in {retry_after} seconds."),
+            );
+            response.headers_mut().insert("retry-after", HeaderValue::from(retry_after));
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_per_minute_then_resets() {
+        let limiter = RateLimiter::new(RateLimits { per_minute: Some(2), per_hour: Some(3), limit_loopback: false });
+        let t0 = Instant::now();
+        let client = Some("198.51.100.7".parse().unwrap());
+        assert_eq!(limiter.check(client, t0), Ok(()));
+        assert_eq!(limiter.check(client, t0 + Duration::from_secs(1)), Ok(()));
+        assert_eq!(limiter.check(client, t0 + Duration::from_secs(20)), Err(40));
+        assert_eq!(limiter.check(Some("198.51.100.8".parse().unwrap()), t0), Ok(()), "other clients are separate");
+        assert_eq!(limiter.check(client, t0 + Duration::from_secs(61)), Ok(()), "a new minute");
+        let over_hour = limiter.check(client, t0 + Duration::from_secs(62));
+        assert_eq!(over_hour, Err(3600 - 62), "the hourly limit of 3 is reached");
+        assert_eq!(limiter.check(Some("127.0.0.1".parse().unwrap()), t0), Ok(()));
+    }
+}
