@@ -3,7 +3,10 @@
 use std::net::IpAddr;
 
 use gloo_net::http::{Request, Response};
-use ipscope_api::wire::{Alert, Collection, ErrorResponse, IpStats};
+use ipscope_api::period::PeriodChoice;
+use ipscope_api::wire::{
+    Alert, Collection, DeviceConnection, ErrorResponse, IpProfile, IpRef, Machine, ObservedDevices, Prevalence,
+};
 use serde::de::DeserializeOwned;
 
 use crate::config::{use_config, ConfigFile};
@@ -64,15 +67,63 @@ impl Api {
         Err(error_from(response).await)
     }
 
+    /// `GET ips?prefix=..`: observed addresses starting with `prefix`, for search suggestions.
+    pub async fn suggest_ips(&self, prefix: &str) -> Result<Vec<String>, ApiError> {
+        let path = format!("ips?prefix={}&$top=8", encode(prefix));
+        self.get_json::<Collection<IpRef>>(&path).await.map(|c| c.value.into_iter().map(|r| r.id).collect())
+    }
+
+    /// `GET ips/{ip}/profile`: class, geolocation and data sources.
+    pub async fn ip_profile(&self, ip: IpAddr) -> Result<IpProfile, ApiError> {
+        self.get_json(&format!("ips/{ip}/profile")).await
+    }
+
     /// `GET ips/{ip}/alerts`: alerts whose evidence names the IP.
     pub async fn ip_alerts(&self, ip: IpAddr) -> Result<Vec<Alert>, ApiError> {
         self.get_json::<Collection<Alert>>(&format!("ips/{ip}/alerts")).await.map(|c| c.value)
     }
 
-    /// `GET ips/{ip}/stats?lookBackHours=N`: prevalence over the last `hours`.
-    pub async fn ip_stats(&self, ip: IpAddr, hours: u32) -> Result<IpStats, ApiError> {
-        self.get_json(&format!("ips/{ip}/stats?lookBackHours={hours}")).await
+    /// `GET ips/{ip}/devices`: devices that connected in the period, at most 100.
+    pub async fn ip_devices(&self, ip: IpAddr, period: PeriodChoice) -> Result<ObservedDevices, ApiError> {
+        self.get_json(&format!("ips/{ip}/devices?{}", period.api_query())).await
     }
+
+    /// `GET ips/{ip}/prevalence`: devices, first/last seen and the per-day series for the period.
+    pub async fn ip_prevalence(&self, ip: IpAddr, period: PeriodChoice) -> Result<Prevalence, ApiError> {
+        self.get_json(&format!("ips/{ip}/prevalence?{}", period.api_query())).await
+    }
+
+    /// `GET alerts/{id}`.
+    pub async fn alert(&self, id: &str) -> Result<Alert, ApiError> {
+        self.get_json(&format!("alerts/{}", encode(id))).await
+    }
+
+    /// `GET alerts/{id}/ips`: the IPs related to an alert.
+    pub async fn alert_ips(&self, id: &str) -> Result<Vec<String>, ApiError> {
+        let c: Collection<IpRef> = self.get_json(&format!("alerts/{}/ips", encode(id))).await?;
+        Ok(c.value.into_iter().map(|r| r.id).collect())
+    }
+
+    /// `GET machines/{id}`.
+    pub async fn machine(&self, id: &str) -> Result<Machine, ApiError> {
+        self.get_json(&format!("machines/{}", encode(id))).await
+    }
+
+    /// `GET machines/{id}/alerts`.
+    pub async fn machine_alerts(&self, id: &str) -> Result<Vec<Alert>, ApiError> {
+        self.get_json::<Collection<Alert>>(&format!("machines/{}/alerts", encode(id))).await.map(|c| c.value)
+    }
+
+    /// `GET machines/{id}/connections`: the device's remote addresses in the last 30 days.
+    pub async fn machine_connections(&self, id: &str) -> Result<Vec<DeviceConnection>, ApiError> {
+        let path = format!("machines/{}/connections?$top=100", encode(id));
+        self.get_json::<Collection<DeviceConnection>>(&path).await.map(|c| c.value)
+    }
+}
+
+/// Percent-encodes one path segment or query value.
+pub fn encode(text: &str) -> String {
+    String::from(js_sys::encode_uri_component(text))
 }
 
 async fn error_from(response: Response) -> ApiError {

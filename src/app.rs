@@ -5,7 +5,10 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
 use crate::components::search_box::SearchBox;
+use crate::components::theme_toggle::ThemeToggle;
 use crate::config::{provide_config, Config};
+use crate::pages::alert_page::AlertPage;
+use crate::pages::device_page::DevicePage;
 use crate::pages::home_page::HomePage;
 use crate::pages::ip_page::IpPage;
 use crate::pages::not_found_page::NotFoundPage;
@@ -18,6 +21,22 @@ pub fn App(
 ) -> impl IntoView {
     provide_config(config.clone());
     let home = config.route("");
+    // `/` focuses the search field, unless the analyst is typing somewhere.
+    let shortcut = window_event_listener(leptos::ev::keydown, |ev| {
+        let typing = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if ev.key() == "/" && !typing && !ev.ctrl_key() && !ev.meta_key() {
+            let target =
+                document().get_element_by_id("home-search").or_else(|| document().get_element_by_id("header-search"));
+            if let Some(input) = target.and_then(|el| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el).ok()) {
+                ev.prevent_default();
+                let _ = input.focus();
+            }
+        }
+    });
+    on_cleanup(move || shortcut.remove());
     view! {
         <Router base=config.base_path.clone()>
             <a class="skip-link" href="#main">"Skip to content"</a>
@@ -26,16 +45,19 @@ pub fn App(
                     "ipscope"
                 </A>
                 <SearchBox id="header-search" />
+                <ThemeToggle />
             </header>
             {config.load_error.clone().map(|e| view! { <p class="config-warning" role="status">{e}</p> })}
             <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <NotFoundPage /> }>
                     <Route path=path!("/") view=HomePage />
                     <Route path=path!("/ips/:ip") view=IpPage />
+                    <Route path=path!("/machines/:id") view=DevicePage />
+                    <Route path=path!("/alerts/:id") view=AlertPage />
                 </Routes>
             </main>
             <footer class="app-footer">
-                <p>"ipscope — IP investigation for security analysts."</p>
+                <p>"ipscope — IP investigation for security analysts. Press / to search."</p>
             </footer>
         </Router>
     }

@@ -5,11 +5,13 @@ pub mod app;
 pub mod components;
 pub mod config;
 pub mod pages;
+pub mod url_state;
 
 /// Loads the runtime configuration, then mounts the app on `<body>`.
 pub fn start() {
     // Leptos sets up its executor when mounting; until then, run on the browser's microtask queue.
     wasm_bindgen_futures::spawn_local(async {
+        components::theme_toggle::apply_stored_theme();
         let config = config::load().await;
         leptos::mount::mount_to_body(move || {
             use leptos::prelude::*;

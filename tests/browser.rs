@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use futures::FutureExt;
+use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{import, ImportFiles};
 use ipscope_server::store::Store;
 use ipscope_server::{AppState, ServerConfig};
@@ -132,6 +133,32 @@ async fn start_chromedriver() -> anyhow::Result<(Child, u16)> {
     bail!("chromedriver did not start")
 }
 
+const FIN: &str = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07,fin-lt-0042.corp.contoso.example";
+const ENG: &str = "7a9c0f3e8b2d4c6e1f0a9b8c7d6e5f4a3b2c1d0e,<i>eng</i>-ws-1007.corp.contoso.example";
+const OPS: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c,ops-srv-07.corp.contoso.example";
+
+/// Network events relative to now, so the periods of the page (1 day, 30 days, 6 months) select known devices:
+/// 203.0.113.66 — fin-lt-0042 2 h and 3 days ago, eng-ws-1007 10 days ago, ops-srv-07 60 days ago;
+/// 45.77.12.9 — fin-lt-0042 1 day ago.
+fn recent_events() -> String {
+    let now = chrono::Utc::now();
+    let at = |hours: i64| (now - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let rows = [
+        (at(2), FIN, "203.0.113.66", "10.20.1.42,51000,Tcp,svc-updater.exe,d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f"),
+        (at(72), FIN, "203.0.113.66", "10.20.1.42,51001,Tcp,svc-updater.exe,d2f1a8c47e3b9f0e6a5d4c3b2a1f0e9d8c7b6a5f"),
+        (at(240), ENG, "203.0.113.66", "10.20.2.7,52000,Tcp,<b>evil</b>.exe,0b5e6a7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a"),
+        (at(1440), OPS, "203.0.113.66", "10.20.3.9,53000,Udp,curl,7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f76"),
+        (at(24), FIN, "45.77.12.9", "10.20.1.42,51002,Tcp,msedge.exe,3c5b4b3f0ab7b1a8bbf6bd7d0a1e1c0d2c7e9f10"),
+    ];
+    let mut csv = String::from(
+        "Timestamp,DeviceId,DeviceName,ActionType,RemoteIP,RemotePort,LocalIP,LocalPort,Protocol,InitiatingProcessFileName,InitiatingProcessSHA1\n",
+    );
+    for (ts, device, ip, rest) in rows {
+        csv.push_str(&format!("{ts},{device},ConnectionSuccess,{ip},443,{rest}\n"));
+    }
+    csv
+}
+
 /// Imports the fixtures into a fresh database, serves it, opens a browser, runs `body`, and always quits the browser.
 async fn browser_test<F, Fut>(body: F)
 where
@@ -141,16 +168,19 @@ where
     let scratch = ScratchDir::new("browser");
     let store = Store::open(&scratch.0.join("test.db")).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let events = scratch.0.join("events.csv");
+    std::fs::write(&events, recent_events()).unwrap();
     let files = ImportFiles {
         machines: Some(fixtures.join("machines.json")),
         alerts: Some(fixtures.join("alerts.json")),
-        events: Some(fixtures.join("events.csv")),
+        events: Some(events),
     };
     import(&store, &files, &mut |_| {}).expect("fixtures import");
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store, ServerConfig { dist: Some(dist_dir()), ..Default::default() });
+    let state = AppState::new(store, ServerConfig { dist: Some(dist_dir()), ..Default::default() })
+        .with_geo(GeoDb::load(&fixtures.join("geo")));
     let server = tokio::spawn(ipscope_server::serve(listener, state));
 
     let (mut chromedriver, port) = start_chromedriver().await.unwrap();
@@ -196,7 +226,7 @@ async fn searching_an_ip_shows_its_alerts() {
 
         page.wait_for_text(".ip-header h1", "203.0.113.66").await?;
         assert_eq!(page.path().await?, "/ips/203.0.113.66");
-        page.wait_for_text("section[aria-labelledby=alerts-heading]", "2 alerts").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
         let titles = page.texts("table.alerts tbody tr td:first-child").await?;
         assert_eq!(
             titles,
@@ -251,7 +281,183 @@ async fn a_valid_ip_without_alerts_gets_an_empty_state() {
     browser_test(|page| async move {
         page.open("/ips/10.20.1.42").await?;
         page.wait_for_text("section[aria-labelledby=alerts-heading]", "No alerts mention this IP address.").await?;
+        page.wait_for_text("dd[data-field='Address class']", "Private (RFC 1918)").await?;
         page.wait_for_text(".address-class", "Private (RFC 1918): not a public internet address").await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// Waits until a labelled fact (`<dd data-field=...>`) reads exactly `expected`.
+async fn fact(page: &Page, field: &str, expected: &str) -> anyhow::Result<()> {
+    let css = format!("dd[data-field='{field}']");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let text = match page.driver.find(By::Css(&css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.trim() == expected {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("{field} never read {expected:?}; last: {text:?}");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suggestion_opens_the_ip_page_with_all_four_sections() {
+    browser_test(|page| async move {
+        page.open("/").await?;
+        let input = page.find("#home-search").await?;
+        input.send_keys("45.7").await?;
+        page.wait_for_text("#home-search-suggestions", "45.77.12.9").await?;
+        input.send_keys(Key::Down).await?;
+        assert_eq!(input.attr("aria-activedescendant").await?.as_deref(), Some("home-search-option-0"));
+        input.send_keys(Key::Enter).await?;
+
+        page.wait_for_text(".ip-header h1", "45.77.12.9").await?;
+        assert_eq!(page.path().await?, "/ips/45.77.12.9");
+        for heading in ["IP geo information", "Alerts related to this IP", "IP observed in organization", "Prevalence"]
+        {
+            let labelled = page.texts("section[aria-labelledby] h2").await?;
+            assert!(labelled.iter().any(|h| h == heading), "{heading} in {labelled:?}");
+        }
+        fact(&page, "Country", "Germany (DE)").await?;
+        fact(&page, "City", "Frankfurt am Main").await?;
+        fact(&page, "State", "Hesse").await?;
+        fact(&page, "ASN", "AS20473").await?;
+        fact(&page, "Organization (ISP)", "The Constant Company, LLC").await?;
+        fact(&page, "Latitude", "50.1109").await?;
+        fact(&page, "Carrier", "not available").await?;
+        page.wait_for_text(".attribution", "DB-IP IP to City Lite (CC BY 4.0, 2026-06-05)").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading]", "No alerts mention this IP address.").await?;
+        page.wait_for_text("table.devices tbody", "fin-lt-0042.corp.contoso.example").await?;
+        fact(&page, "Devices", "1").await?;
+        fact(&page, "Connections", "1").await?;
+        page.wait_for_text(".chart figcaption", "at most 1 on one day").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_period_changes_counts_and_url_and_survives_a_reload() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66").await?;
+        fact(&page, "Devices", "2").await?; // 30 days: fin-lt-0042 and eng-ws-1007
+        page.wait_for_text("section[aria-labelledby=devices-heading] .count", "2 devices").await?;
+
+        page.find(".period button[aria-pressed]").await?;
+        let buttons = page.driver.find_all(By::Css(".period button.preset")).await?;
+        buttons[0].click().await?; // 1 day
+        fact(&page, "Devices", "1").await?;
+        page.wait_for_text("section[aria-labelledby=devices-heading] .count", "1 device").await?;
+        assert!(page.driver.current_url().await?.query().unwrap_or("").contains("period=1d"));
+
+        page.driver.refresh().await?;
+        fact(&page, "Devices", "1").await?;
+        let pressed = page.find(".period button[aria-pressed=true]").await?;
+        assert_eq!(pressed.text().await?, "1 day");
+
+        let buttons = page.driver.find_all(By::Css(".period button.preset")).await?;
+        buttons[3].click().await?; // 6 months
+        fact(&page, "Devices", "3").await?;
+        page.wait_for_text("table.devices tbody", "ops-srv-07.corp.contoso.example").await?;
+        assert!(page.driver.current_url().await?.query().unwrap_or("").contains("period=6m"));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_filter_box_narrows_the_devices_and_lives_in_the_url() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66?period=6m").await?;
+        page.wait_for_text("section[aria-labelledby=devices-heading] .count", "3 devices").await?;
+        let filter = page.find("#device-filter").await?;
+        filter.send_keys("updater").await?;
+        page.wait_for_text("section[aria-labelledby=devices-heading] .count", "1 of 3 devices match").await?;
+        let names = page.texts("table.devices tbody td.device a").await?;
+        assert_eq!(names, vec!["fin-lt-0042.corp.contoso.example"]);
+        let query = page.driver.current_url().await?.query().unwrap_or("").to_string();
+        assert!(query.contains("q=updater") && query.contains("period=6m"), "{query}");
+
+        page.driver.refresh().await?;
+        page.wait_for_text("section[aria-labelledby=devices-heading] .count", "1 of 3 devices match").await?;
+        assert_eq!(page.find("#device-filter").await?.prop("value").await?.as_deref(), Some("updater"));
+
+        // Filtering by date: only the device last seen 60 days ago.
+        let day = (chrono::Utc::now() - chrono::Duration::hours(1440)).format("%Y-%m-%d").to_string();
+        let filter = page.find("#device-filter").await?;
+        filter.clear().await?;
+        filter.send_keys(&day).await?;
+        page.wait_for_text("table.devices tbody", "ops-srv-07").await?;
+        assert_eq!(page.texts("table.devices tbody td.device a").await?, vec!["ops-srv-07.corp.contoso.example"]);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_names_and_files_with_markup_are_text() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66").await?;
+        let table = page.wait_for_text("table.devices tbody", "<i>eng</i>-ws-1007.corp.contoso.example").await?;
+        assert!(table.contains("<b>evil</b>.exe"), "{table}");
+        assert!(page.driver.find_all(By::Css("table.devices i, table.devices b")).await?.is_empty());
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_ip_to_device_to_alert_and_back_to_an_ip() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66").await?;
+        let link = page.find("table.devices tbody td.device a").await?;
+        assert_eq!(link.text().await?, "fin-lt-0042.corp.contoso.example");
+        link.click().await?;
+        page.wait_for_text("h1.device-name", "fin-lt-0042.corp.contoso.example").await?;
+        assert_eq!(page.path().await?, "/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07");
+        page.wait_for_text("section[aria-labelledby=device-heading]", "High").await?;
+        page.wait_for_text("table.connections", "203.0.113.66").await?;
+
+        let alert =
+            page.find("section[aria-labelledby=device-alerts-heading] table.alerts tbody td:first-child a").await?;
+        alert.click().await?;
+        page.wait_for_text("h1.alert-title", "Suspicious command-and-control beacon").await?;
+        page.wait_for_text(".ip-list", "203.0.113.66").await?;
+        page.find(".ip-list a").await?.click().await?;
+        page.wait_for_text(".ip-header h1", "203.0.113.66").await?;
+        assert_eq!(page.path().await?, "/ips/203.0.113.66");
+
+        page.open("/machines/no-such-device").await?;
+        page.wait_for_text("section[aria-labelledby=device-heading] .error-notice", "Not found").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ip_never_observed_says_so_and_still_shows_its_class() {
+    browser_test(|page| async move {
+        page.open("/ips/8.8.8.8").await?;
+        page.wait_for_text(
+            ".never-observed",
+            "8.8.8.8 was not observed in communication with devices in the organization in the last 30 days.",
+        )
+        .await?;
+        fact(&page, "Address class", "Public").await?;
+        fact(&page, "Country", "not available").await?;
+        page.wait_for_text(
+            "section[aria-labelledby=devices-heading]",
+            "No device in the organization connected to 8.8.8.8 in the last 30 days.",
+        )
+        .await?;
+        fact(&page, "Devices", "0").await?;
         Ok(())
     })
     .await;

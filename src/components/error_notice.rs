@@ -1,4 +1,6 @@
-//! An API failure in words, with a retry button.
+//! An API failure in words, with a retry button; a rate limit counts down and retries by itself.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 
@@ -10,7 +12,7 @@ pub fn ErrorNotice(
     /// What went wrong.
     error: ApiError,
     /// Loads the section again.
-    retry: impl Fn() + Send + Sync + 'static,
+    retry: impl Fn() + Send + Sync + Clone + 'static,
 ) -> impl IntoView {
     let title = match &error {
         ApiError::InvalidInput(_) => "Invalid request",
@@ -20,12 +22,37 @@ pub fn ErrorNotice(
         ApiError::Server { .. } => "Server error",
         ApiError::Decode(_) => "Unexpected answer",
     };
+    let message = match &error {
+        ApiError::RateLimited { .. } => "The server is limiting requests.".to_string(),
+        other => other.to_string(),
+    };
+    let countdown = match error {
+        ApiError::RateLimited { retry_after } => Some(RwSignal::new(retry_after)),
+        _ => None,
+    };
+    if let Some(left) = countdown {
+        let retry = retry.clone();
+        let handle = set_interval_with_handle(
+            move || {
+                let now = left.get_untracked().saturating_sub(1);
+                left.set(now);
+                if now == 0 {
+                    retry();
+                }
+            },
+            Duration::from_secs(1),
+        );
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    }
     view! {
         <div class="error-notice" role="alert">
             <p>
                 <strong>{title}</strong>
                 ": "
-                {error.to_string()}
+                {message}
+                {countdown.map(|left| view! { " Retrying in " {move || left.get()} " s." })}
             </p>
             <button type="button" on:click=move |_| retry()>
                 "Retry"

@@ -1,22 +1,29 @@
-//! `/ips/{ip}`: everything known about one address, each section loading on its own.
+//! `/ips/{ip}`: everything known about one address. Each section loads on its own; the period is in the URL.
 
 use std::net::IpAddr;
 
 use ipscope_api::ip::{classify, parse_ip_input};
+use ipscope_api::period::PeriodChoice;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::use_api;
-use crate::components::error_notice::ErrorNotice;
+use crate::components::copy_button::CopyButton;
+use crate::components::geo_info::GeoInfo;
+use crate::components::observed_devices::ObservedDevices;
+use crate::components::prevalence_panel::{PeriodPicker, PrevalencePanel};
 use crate::components::related_alerts::RelatedAlerts;
+use crate::components::section::{api_resource, Section};
 use crate::pages::set_title;
+use crate::url_state::use_query_param;
 
 /// The IP page. An address that does not parse gets a message and no request.
 #[component]
 pub fn IpPage() -> impl IntoView {
     let params = use_params_map();
     let raw = Memo::new(move |_| params.read().get("ip").unwrap_or_default());
-    move || match parse_ip_input(&raw.get()) {
+    let ip = Memo::new(move |_| parse_ip_input(&raw.get()));
+    move || match ip.get() {
         Ok(ip) => view! { <IpInvestigation ip /> }.into_any(),
         Err(e) => {
             set_title("Invalid IP address — ipscope");
@@ -31,7 +38,19 @@ pub fn IpPage() -> impl IntoView {
     }
 }
 
-/// The sections for a valid address.
+/// The period chosen in the URL, and why the URL's period was ignored if it was.
+fn use_period() -> (Signal<PeriodChoice>, Signal<Option<String>>) {
+    let (period, from, to) = (use_query_param("period"), use_query_param("from"), use_query_param("to"));
+    let parsed =
+        Memo::new(move |_| PeriodChoice::from_url(period.get().as_deref(), from.get().as_deref(), to.get().as_deref()));
+    let choice = Signal::derive(move || parsed.get().unwrap_or_default());
+    let problem = Signal::derive(move || {
+        parsed.get().err().map(|e| format!("The period in this link was ignored ({e}); showing the last 30 days."))
+    });
+    (choice, problem)
+}
+
+/// The four sections for a valid address.
 #[component]
 fn IpInvestigation(
     /// The address investigated.
@@ -39,11 +58,35 @@ fn IpInvestigation(
 ) -> impl IntoView {
     set_title(&format!("{ip} — ipscope"));
     let api = use_api();
-    let alerts = LocalResource::new(move || {
+    let (period, period_problem) = use_period();
+    let profile = {
         let api = api.clone();
-        async move { api.ip_alerts(ip).await }
+        api_resource(move || {
+            let api = api.clone();
+            async move { api.ip_profile(ip).await }
+        })
+    };
+    let alerts = {
+        let api = api.clone();
+        api_resource(move || {
+            let api = api.clone();
+            async move { api.ip_alerts(ip).await }
+        })
+    };
+    let devices = {
+        let api = api.clone();
+        api_resource(move || {
+            let (api, period) = (api.clone(), period.get());
+            async move { api.ip_devices(ip, period).await }
+        })
+    };
+    let prevalence = api_resource(move || {
+        let (api, period) = (api.clone(), period.get());
+        async move { api.ip_prevalence(ip, period).await }
     });
+    let describe = move || period.get().describe();
     let class = classify(ip);
+    let export_name = format!("alerts-{}", ip.to_string().replace(':', "_"));
     view! {
         <div class="ip-page">
             <header class="ip-header">
@@ -51,6 +94,7 @@ fn IpInvestigation(
                     <span class="label">"IP address "</span>
                     <span class="ip">{ip.to_string()}</span>
                 </h1>
+                <CopyButton value=ip.to_string() what="IP address" />
                 <p class="address-class" data-public=class.is_public().to_string()>
                     {if class.is_public() {
                         "Public address".to_string()
@@ -58,20 +102,61 @@ fn IpInvestigation(
                         format!("{}: not a public internet address", class.label())
                     }}
                 </p>
+                <NeverObserved ip prevalence period=Signal::derive(describe) />
             </header>
-            <section class="panel" aria-labelledby="alerts-heading">
-                <h2 id="alerts-heading">"Alerts related to this IP"</h2>
-                <Suspense fallback=|| view! { <p class="loading" role="status">"Loading alerts…"</p> }>
-                    {move || Suspend::new(async move {
-                        match alerts.await {
-                            Ok(alerts) => view! { <RelatedAlerts alerts /> }.into_any(),
-                            Err(error) => {
-                                view! { <ErrorNotice error retry=move || alerts.refetch() /> }.into_any()
-                            }
+            <div class="ip-layout">
+                <aside class="side">
+                    <Section id="geo-heading" title="IP geo information" loading="Loading geo information…" resource=profile render=|profile| view! { <GeoInfo profile /> } />
+                </aside>
+                <div class="main-col">
+                    <Section
+                        id="alerts-heading"
+                        title="Alerts related to this IP"
+                        loading="Loading alerts…"
+                        resource=alerts
+                        render=move |alerts| {
+                            view! { <RelatedAlerts alerts subject="this IP address".to_string() export_name=export_name.clone() /> }
                         }
-                    })}
-                </Suspense>
-            </section>
+                    />
+                    <div class="period-bar">
+                        <PeriodPicker current=period />
+                        {move || period_problem.get().map(|p| view! { <p class="note" role="status">{p}</p> })}
+                    </div>
+                    <Section
+                        id="devices-heading"
+                        title="IP observed in organization"
+                        loading="Loading devices…"
+                        resource=devices
+                        render=move |devices| view! { <ObservedDevices devices period=describe() /> }
+                    />
+                    <Section
+                        id="prevalence-heading"
+                        title="Prevalence"
+                        loading="Loading prevalence…"
+                        resource=prevalence
+                        render=move |prevalence| view! { <PrevalencePanel prevalence period=describe() /> }
+                    />
+                </div>
+            </div>
         </div>
+    }
+}
+
+/// The statement Defender's note calls for: this address was not seen talking to the organization's devices.
+#[component]
+fn NeverObserved(
+    ip: IpAddr,
+    prevalence: LocalResource<Result<ipscope_api::wire::Prevalence, crate::api::ApiError>>,
+    period: Signal<String>,
+) -> impl IntoView {
+    move || {
+        let unseen = matches!(prevalence.get(), Some(Ok(p)) if p.organization_prevalence == 0);
+        unseen.then(|| {
+            view! {
+                <p class="never-observed" role="status">
+                    {format!("{ip} was not observed in communication with devices in the organization in {}.", period.get())}
+                </p>
+            }
+        })
     }
 }

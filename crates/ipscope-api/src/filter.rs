@@ -1,0 +1,192 @@
+//! The page's list logic: the timeline search box over observed devices, and the alerts table's filters and sort.
+
+use crate::time::absolute_utc;
+use crate::wire::{Alert, AlertStatus, ObservedDevice, Severity};
+
+/// Whether a device matches the timeline search box: every word of `query` must appear (case-insensitive)
+/// in its name, its initiating file name or SHA1, or its last-seen date (`2026-11-24`, `2026-11-24 17:00`).
+pub fn device_matches(device: &ObservedDevice, query: &str) -> bool {
+    let haystack = format!(
+        "{}\n{}\n{}\n{}",
+        device.computer_dns_name,
+        device.initiating_process_file_name.as_deref().unwrap_or(""),
+        device.initiating_process_sha1.as_deref().unwrap_or(""),
+        absolute_utc(device.last_seen),
+    )
+    .to_lowercase();
+    query.split_whitespace().all(|word| haystack.contains(&word.to_lowercase()))
+}
+
+/// The devices matching `query`, in their original order.
+pub fn filter_devices<'a>(devices: &'a [ObservedDevice], query: &str) -> Vec<&'a ObservedDevice> {
+    devices.iter().filter(|d| device_matches(d, query)).collect()
+}
+
+/// A column of the alerts table that can be sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertColumn {
+    /// Title, alphabetical.
+    Title,
+    /// Severity, by rank.
+    Severity,
+    /// Status, in workflow order.
+    Status,
+    /// Device name.
+    Device,
+    /// First activity.
+    FirstActivity,
+    /// Last activity.
+    LastActivity,
+}
+
+impl AlertColumn {
+    /// Every sortable column.
+    pub const ALL: [AlertColumn; 6] = [
+        AlertColumn::Title,
+        AlertColumn::Severity,
+        AlertColumn::Status,
+        AlertColumn::Device,
+        AlertColumn::FirstActivity,
+        AlertColumn::LastActivity,
+    ];
+
+    /// The token used in URLs.
+    pub fn token(self) -> &'static str {
+        match self {
+            AlertColumn::Title => "title",
+            AlertColumn::Severity => "severity",
+            AlertColumn::Status => "status",
+            AlertColumn::Device => "device",
+            AlertColumn::FirstActivity => "first",
+            AlertColumn::LastActivity => "last",
+        }
+    }
+
+    /// The column for a URL token.
+    pub fn from_token(token: &str) -> Option<AlertColumn> {
+        AlertColumn::ALL.into_iter().find(|c| c.token() == token)
+    }
+}
+
+/// How the alerts table is sorted and filtered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertView {
+    /// Sort column.
+    pub sort: AlertColumn,
+    /// Descending when true.
+    pub descending: bool,
+    /// Only this severity, when set.
+    pub severity: Option<Severity>,
+    /// Only this status, when set.
+    pub status: Option<AlertStatus>,
+}
+
+impl Default for AlertView {
+    /// Newest activity first, everything shown.
+    fn default() -> Self {
+        AlertView { sort: AlertColumn::LastActivity, descending: true, severity: None, status: None }
+    }
+}
+
+fn status_rank(s: AlertStatus) -> usize {
+    AlertStatus::ALL.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+/// The alerts to show, filtered and sorted as `view` says; ties keep the newest first.
+pub fn view_alerts<'a>(alerts: &'a [Alert], view: &AlertView) -> Vec<&'a Alert> {
+    let mut shown: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| view.severity.is_none_or(|s| a.severity == s))
+        .filter(|a| view.status.is_none_or(|s| a.status == s))
+        .collect();
+    let last = |a: &Alert| a.last_event_time.unwrap_or(a.alert_creation_time);
+    let first = |a: &Alert| a.first_event_time.unwrap_or(a.alert_creation_time);
+    shown.sort_by(|a, b| {
+        let order = match view.sort {
+            AlertColumn::Title => a.title.to_lowercase().cmp(&b.title.to_lowercase()),
+            AlertColumn::Severity => a.severity.rank().cmp(&b.severity.rank()),
+            AlertColumn::Status => status_rank(a.status).cmp(&status_rank(b.status)),
+            AlertColumn::Device => a.computer_dns_name.cmp(&b.computer_dns_name),
+            AlertColumn::FirstActivity => first(a).cmp(&first(b)),
+            AlertColumn::LastActivity => last(a).cmp(&last(b)),
+        };
+        let order = if view.descending { order.reverse() } else { order };
+        order.then_with(|| last(b).cmp(&last(a)))
+    });
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn device(name: &str, file: &str, day: u32) -> ObservedDevice {
+        ObservedDevice {
+            machine_id: name.to_string(),
+            computer_dns_name: name.to_string(),
+            last_seen: Utc.with_ymd_and_hms(2026, 11, day, 17, 0, 0).unwrap(),
+            connections: 1,
+            remote_port: 443,
+            protocol: Some("Tcp".into()),
+            action_type: "ConnectionSuccess".into(),
+            initiating_process_file_name: Some(file.to_string()),
+            initiating_process_sha1: Some("d2f1a8c47e3b".into()),
+            local_ip: None,
+            remote_url: None,
+        }
+    }
+
+    fn check(query: &str, expected: &[&str]) {
+        let devices = [
+            device("fin-lt-0042", "svc-updater.exe", 24),
+            device("eng-ws-1007", "msedge.exe", 12),
+            device("FIN-srv-01", "curl", 3),
+        ];
+        let got: Vec<&str> = filter_devices(&devices, query).iter().map(|d| d.computer_dns_name.as_str()).collect();
+        assert_eq!(got, expected, "query {query:?}");
+    }
+
+    #[test]
+    fn the_timeline_search_box_matches_name_file_and_date() {
+        check("", &["fin-lt-0042", "eng-ws-1007", "FIN-srv-01"]);
+        check("fin", &["fin-lt-0042", "FIN-srv-01"]);
+        check("UPDATER", &["fin-lt-0042"]);
+        check("2026-11-12", &["eng-ws-1007"]);
+        check("2026-11-0", &["FIN-srv-01"]);
+        check("fin curl", &["FIN-srv-01"]);
+        check("d2f1a8", &["fin-lt-0042", "eng-ws-1007", "FIN-srv-01"]);
+        check("nothing-like-this", &[]);
+    }
+
+    fn alert(id: &str, severity: Severity, status: AlertStatus, day: u32) -> Alert {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "title": format!("alert {id}"), "severity": severity, "status": status,
+            "alertCreationTime": Utc.with_ymd_and_hms(2026, 11, day, 0, 0, 0).unwrap(),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn alerts_filter_and_sort() {
+        let alerts = [
+            alert("a", Severity::Low, AlertStatus::New, 3),
+            alert("b", Severity::High, AlertStatus::Resolved, 1),
+            alert("c", Severity::Medium, AlertStatus::New, 2),
+        ];
+        let ids = |view: &AlertView| view_alerts(&alerts, view).iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&AlertView::default()), ["a", "c", "b"]);
+        let by_severity = AlertView { sort: AlertColumn::Severity, ..AlertView::default() };
+        assert_eq!(ids(&by_severity), ["b", "c", "a"]);
+        assert_eq!(ids(&AlertView { descending: false, ..by_severity.clone() }), ["a", "c", "b"]);
+        assert_eq!(ids(&AlertView { status: Some(AlertStatus::New), ..AlertView::default() }), ["a", "c"]);
+        assert_eq!(ids(&AlertView { severity: Some(Severity::High), ..AlertView::default() }), ["b"]);
+        assert_eq!(
+            ids(&AlertView { severity: Some(Severity::Informational), ..AlertView::default() }),
+            Vec::<String>::new()
+        );
+        for c in AlertColumn::ALL {
+            assert_eq!(AlertColumn::from_token(c.token()), Some(c));
+        }
+    }
+}

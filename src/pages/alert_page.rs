@@ -1,0 +1,103 @@
+//! `/alerts/{id}`: an alert's details and evidence, and the IPs related to it, each a link to its IP page.
+
+use ipscope_api::wire::Alert;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::{encode, use_api};
+use crate::components::section::{api_resource, Section};
+use crate::components::time::Time;
+use crate::config::use_config;
+use crate::pages::set_title;
+
+/// The alert page.
+#[component]
+pub fn AlertPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    move || view! { <AlertView id=id.get() /> }
+}
+
+#[component]
+fn AlertView(id: String) -> impl IntoView {
+    let api = use_api();
+    let alert = {
+        let (api, id) = (api.clone(), id.clone());
+        api_resource(move || {
+            let (api, id) = (api.clone(), id.clone());
+            async move { api.alert(&id).await }
+        })
+    };
+    let ips = api_resource(move || {
+        let (api, id) = (api.clone(), id.clone());
+        async move { api.alert_ips(&id).await }
+    });
+    set_title("Alert — ipscope");
+    view! {
+        <div class="alert-page">
+            <Section id="alert-heading" title="Alert" loading="Loading alert…" resource=alert render=|a| view! { <AlertDetails alert=a /> } />
+            <Section id="alert-ips-heading" title="IPs related to this alert" loading="Loading IPs…" resource=ips render=|ips| view! { <RelatedIps ips /> } />
+        </div>
+    }
+}
+
+#[component]
+fn AlertDetails(alert: Alert) -> impl IntoView {
+    set_title(&format!("{} — ipscope", alert.title));
+    let config = use_config();
+    let device = alert.machine_id.clone().map(|id| {
+        let name = alert.computer_dns_name.clone().unwrap_or_else(|| id.clone());
+        view! { <A href=config.route(&format!("machines/{}", encode(&id)))>{name}</A> }
+    });
+    let text = |v: Option<String>| v.unwrap_or_else(|| "not available".into());
+    let evidence = alert
+        .evidence
+        .iter()
+        .map(|e| {
+            let detail = [
+                e.ip_address.clone(),
+                e.url.clone(),
+                e.file_name.clone(),
+                e.sha1.clone(),
+                e.process_command_line.clone(),
+                e.account_name.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
+            view! { <li><strong>{e.entity_type.clone()}</strong>" "{detail}</li> }
+        })
+        .collect_view();
+    view! {
+        <h1 class="alert-title">{alert.title.clone()}</h1>
+        <dl class="facts">
+            <dt>"Severity"</dt><dd class=format!("severity severity-{}", alert.severity.as_str().to_lowercase())>{alert.severity.as_str()}</dd>
+            <dt>"Status"</dt><dd>{alert.status.as_str()}</dd>
+            <dt>"Category"</dt><dd>{text(alert.category.clone())}</dd>
+            <dt>"Detection source"</dt><dd>{text(alert.detection_source.clone())}</dd>
+            <dt>"Device"</dt><dd>{device}</dd>
+            <dt>"Created"</dt><dd><Time at=Some(alert.alert_creation_time) /></dd>
+            <dt>"First activity"</dt><dd><Time at=alert.first_event_time /></dd>
+            <dt>"Last activity"</dt><dd><Time at=alert.last_event_time /></dd>
+        </dl>
+        <p class="description">{text(alert.description.clone())}</p>
+        <h3>"Evidence"</h3>
+        <ul class="evidence">{evidence}</ul>
+    }
+}
+
+#[component]
+fn RelatedIps(ips: Vec<String>) -> impl IntoView {
+    if ips.is_empty() {
+        return view! { <p class="empty">"The alert's evidence names no IP address."</p> }.into_any();
+    }
+    let config = use_config();
+    view! {
+        <ul class="ip-list">
+            {ips.into_iter().map(|ip| view! { <li><A href=config.route(&format!("ips/{ip}"))>{ip.clone()}</A></li> }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
