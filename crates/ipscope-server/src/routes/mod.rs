@@ -20,6 +20,7 @@ use crate::AppState;
 /// All API routes, with a JSON 404 for unknown paths.
 pub fn api_router() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(openapi))
         .route("/ips", get(ips::suggestions))
         .route("/ips/{ip}/alerts", get(ips::alerts))
         .route("/ips/{ip}/stats", get(ips::stats))
@@ -38,6 +39,13 @@ pub fn api_router() -> Router<AppState> {
                 "No API endpoint at this path; see the API documentation.".into(),
             )
         })
+}
+
+/// The OpenAPI 3.0 document of this API.
+pub const OPENAPI: &str = include_str!("../../api/openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 /// Query parameters, as given.
