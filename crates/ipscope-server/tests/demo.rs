@@ -12,7 +12,7 @@ fn scratch_db(label: &str) -> PathBuf {
     std::env::temp_dir().join(format!("ipscope-demo-{label}-{}-{nanos}.db", std::process::id()))
 }
 
-fn remove(db: &PathBuf) {
+fn remove(db: &std::path::Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
