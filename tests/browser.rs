@@ -14,6 +14,7 @@ use anyhow::{bail, Context};
 use futures::FutureExt;
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{import, ImportFiles};
+use ipscope_server::rate_limit::RateLimits;
 use ipscope_server::store::Store;
 use ipscope_server::{AppState, ServerConfig};
 use thirtyfour::common::capabilities::chromium::ChromiumLikeCapabilities;
@@ -165,6 +166,15 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    browser_test_with(ServerConfig::default(), body).await
+}
+
+/// `browser_test` with a server configuration of the test's own (the app's files are added).
+async fn browser_test_with<F, Fut>(config: ServerConfig, body: F)
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let scratch = ScratchDir::new("browser");
     let store = Store::open(&scratch.0.join("test.db")).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -179,7 +189,7 @@ where
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store, ServerConfig { dist: Some(dist_dir()), ..Default::default() })
+    let state = AppState::new(store, ServerConfig { dist: Some(dist_dir()), ..config })
         .with_geo(GeoDb::load(&fixtures.join("geo")));
     let server = tokio::spawn(ipscope_server::serve(listener, state));
 
@@ -458,6 +468,68 @@ async fn an_ip_never_observed_says_so_and_still_shows_its_class() {
         )
         .await?;
         fact(&page, "Devices", "0").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_filter_and_sort_from_the_url() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        let severity = page.find("section[aria-labelledby=alerts-heading] select").await?;
+        severity.send_keys("High").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "1 of 2 alerts").await?;
+        assert!(page.driver.current_url().await?.query().unwrap_or("").contains("severity=High"));
+
+        page.open("/ips/203.0.113.66?sort=severity&dir=asc").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        assert_eq!(page.texts("table.alerts tbody td:nth-child(2)").await?, vec!["Medium", "High"]);
+        let sorted = page.find("table.alerts th[aria-sort=ascending]").await?;
+        assert!(sorted.text().await?.starts_with("Severity"));
+        sorted.find(By::Css("button")).await?.click().await?;
+        page.find("table.alerts th[aria-sort=descending]").await?;
+        assert_eq!(page.texts("table.alerts tbody td:nth-child(2)").await?, vec!["High", "Medium"]);
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_focuses_search_and_the_theme_sticks() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66").await?;
+        page.find("#header-search").await?;
+        page.driver.find(By::Css("body")).await?.send_keys("/").await?;
+        let active = page.driver.active_element().await?;
+        assert_eq!(active.id().await?.as_deref(), Some("header-search"));
+
+        page.find(".theme select").await?.send_keys("Dark").await?;
+        let root = page.driver.find(By::Css("html")).await?;
+        assert_eq!(root.attr("data-theme").await?.as_deref(), Some("dark"));
+        page.driver.refresh().await?;
+        page.find("#header-search").await?;
+        let root = page.driver.find(By::Css("html")).await?;
+        assert_eq!(root.attr("data-theme").await?.as_deref(), Some("dark"), "the choice survives a reload");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_section_says_so_and_counts_down() {
+    let config = ServerConfig {
+        rate_limits: RateLimits { per_minute: Some(3), per_hour: None, limit_loopback: true },
+        ..Default::default()
+    };
+    browser_test_with(config, |page| async move {
+        // The page makes four API calls; the fourth is refused, and the others still show.
+        page.open("/ips/203.0.113.66").await?;
+        let notice = page.wait_for_text(".error-notice", "Rate limited").await?;
+        assert!(notice.contains("Retrying in"), "{notice}");
+        let headings = page.texts("section[aria-labelledby] h2").await?;
+        assert_eq!(headings.len(), 4, "every section is still there: {headings:?}");
         Ok(())
     })
     .await;

@@ -1,5 +1,6 @@
-//! `cargo xtask run | test | dist`: the developer commands. Each installs what it needs and skips what is present.
+//! `cargo xtask run | test | dist | bench`: the developer commands. Each installs what it needs and skips what is present.
 
+mod bench;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ const USAGE: &str = "usage: cargo xtask <command>
           and serve the portal on http://127.0.0.1:8080 (--addr HOST:PORT to change)
   test    formatting, clippy, every native test, the release bundle and its size budget,
           then the browser tests in headless Chromium
-  dist    install what is missing and build the release bundle into dist/";
+  dist    install what is missing and build the release bundle into dist/
+  bench   per-IP latency of the IP page's endpoints at 2M and 20M synthetic events, and throughput";
 
 fn main() {
     if let Err(e) = run_cli() {
@@ -29,6 +31,10 @@ fn run_cli() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("run") => cmd_run(&root, &args[1..]),
         Some("test") => cmd_test(&root),
+        Some("bench") => {
+            let server = build_server()?;
+            bench::bench(&root, &server)
+        }
         Some("dist") => {
             tools::ensure_app_tools(&root)?;
             build_app(&root)

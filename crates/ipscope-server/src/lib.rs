@@ -7,6 +7,7 @@ pub mod import;
 pub mod rate_limit;
 mod routes;
 pub mod store;
+pub mod synth;
 mod web;
 
 use std::path::PathBuf;

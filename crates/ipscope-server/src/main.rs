@@ -61,6 +61,15 @@ enum Command {
         #[arg(long)]
         now: Option<DateTime<Utc>>,
     },
+    /// Fill a database with synthetic connections for benchmarks (20 busy IPs, the rest typical).
+    Synth {
+        /// The database file (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// About how many connections to write.
+        #[arg(long)]
+        events: u64,
+    },
     /// Import Defender exports (all files in one transaction).
     Import {
         /// The database file (created if missing).
@@ -138,6 +147,17 @@ async fn main() -> anyhow::Result<()> {
                 summary.alerts,
                 summary.events
             );
+        }
+        Command::Synth { db, events } => {
+            let store = open(&db)?;
+            let started = std::time::Instant::now();
+            let written = tokio::task::spawn_blocking(move || {
+                ipscope_server::synth::generate(&store, events, Utc::now(), &mut |n| {
+                    eprintln!("  {n} events written...")
+                })
+            })
+            .await??;
+            println!("{written} synthetic events written to {} in {:.0?}", db.display(), started.elapsed());
         }
         Command::Import { db, machines, alerts, events } => {
             if machines.is_none() && alerts.is_none() && events.is_none() {

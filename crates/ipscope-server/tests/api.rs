@@ -494,3 +494,39 @@ async fn cors_allows_exactly_the_configured_origins() {
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["cache-control"], "no-store");
 }
+
+#[tokio::test]
+async fn the_app_page_gets_a_strict_csp_with_its_loader_hash_and_the_configured_framing() {
+    let t = TestApp::empty();
+    let dist = t.dir.0.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<html><script type=\"module\">start()</script></html>").unwrap();
+    std::fs::write(dist.join("app.js"), "export {}").unwrap();
+    let get = |config: ServerConfig, uri: &'static str| {
+        let router = app(AppState::new(Arc::clone(&t.store), config));
+        async move { router.oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap() }
+    };
+    let config = ServerConfig { dist: Some(dist.clone()), ..Default::default() };
+    for client_route in ["/", "/ips/203.0.113.66?period=7d"] {
+        let page = get(config.clone(), client_route).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(page.headers()["x-frame-options"], "DENY");
+    }
+    let js = get(config, "/app.js").await;
+    assert_eq!(js.status(), StatusCode::OK);
+    assert_eq!(js.headers()["x-content-type-options"], "nosniff");
+
+    let embeddable = ServerConfig {
+        dist: Some(dist),
+        frame_ancestors: vec!["https://soc.example.com".into()],
+        ..Default::default()
+    };
+    let page = get(embeddable, "/").await;
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors https://soc.example.com"), "{csp}");
+    assert!(page.headers().get("x-frame-options").is_none());
+}

@@ -1,0 +1,235 @@
+//! `cargo xtask bench`: per-IP latency of the IP page's endpoints (typical and busiest IPs, p50/p99) at 2 and
+//! 20 million events, and throughput on loopback. Synthetic databases are kept in `target/bench/` for reruns.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::run;
+
+/// Table sizes measured: the second is ten times the first, for the flatness check.
+const SIZES: [u64; 2] = [2_000_000, 20_000_000];
+/// Busy IPs in the synthetic data (`16.0.0.1`...) and typical IPs sampled (`17.0.0.0`...).
+const BUSY: u32 = 20;
+const TYPICAL_SAMPLE: u32 = 2_000;
+/// Typical IPs in the smaller database (so every sampled IP exists in both).
+const TYPICAL_IN_SMALLEST: u32 = 20_000;
+
+const ENDPOINTS: [(&str, &str); 5] = [
+    ("alerts", "/api/ips/{ip}/alerts"),
+    ("stats (30 d)", "/api/ips/{ip}/stats"),
+    ("devices (30 d)", "/api/ips/{ip}/devices"),
+    ("prevalence (30 d)", "/api/ips/{ip}/prevalence"),
+    ("devices (6 months)", "/api/ips/{ip}/devices?lookBackHours=4392"),
+];
+
+fn busy_ip(n: u32) -> String {
+    format!("16.0.0.{}", n + 1)
+}
+
+fn typical_ip(n: u32) -> String {
+    let v = (17u32 << 24) + n;
+    format!("{}.{}.{}.{}", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255)
+}
+
+/// A keep-alive HTTP/1.1 connection, enough for GETs of JSON with Content-Length.
+struct Client {
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn connect(port: u16) -> Result<Client> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        Ok(Client { reader: BufReader::new(stream) })
+    }
+
+    /// GETs `path`; returns the status.
+    fn get(&mut self, path: &str) -> Result<u16> {
+        write!(self.reader.get_mut(), "GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n")?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line)?;
+        let status: u16 = line.split_whitespace().nth(1).context("no status line")?.parse()?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line)?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse()?;
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body)?;
+        Ok(status)
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// Times one GET per path, in order, on one connection.
+fn latencies(port: u16, paths: &[String]) -> Result<Vec<Duration>> {
+    let mut client = Client::connect(port)?;
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
+        let started = Instant::now();
+        let status = client.get(path)?;
+        out.push(started.elapsed());
+        if status != 200 {
+            bail!("{path} answered {status}");
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(binary: &Path, db: &Path) -> Result<(Server, u16)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(binary)
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--rate-limit-per-minute",
+            "0",
+            "--rate-limit-per-hour",
+            "0",
+        ])
+        .arg("--db")
+        .arg(db)
+        .stdout(Stdio::null())
+        .spawn()?;
+    let server = Server(child);
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok((server, port));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("the server did not start")
+}
+
+/// Runs the benchmark and prints the report.
+pub fn bench(root: &Path, server: &Path) -> Result<()> {
+    let dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let mut report = String::from("| events | endpoint | typical p50 ms | typical p99 ms | busiest p50 ms | busiest p99 ms |\n|---:|---|---:|---:|---:|---:|\n");
+    let mut typical = Vec::new();
+    let mut throughput = String::new();
+    for (i, &size) in SIZES.iter().enumerate() {
+        let db = dir.join(format!("synth-{size}.db"));
+        if !db.exists() {
+            eprintln!("xtask: writing {size} synthetic events to {} (kept for later runs)", db.display());
+            let partial = db.with_extension("partial");
+            let _ = std::fs::remove_file(&partial);
+            run(Command::new(server).args(["synth", "--events", &size.to_string(), "--db"]).arg(&partial))?;
+            std::fs::rename(&partial, &db)?;
+        }
+        let (_server, port) = start_server(server, &db)?;
+        // Warm the page cache the way a running server would be.
+        latencies(port, &(0..BUSY).map(|n| format!("/api/ips/{}/devices", busy_ip(n))).collect::<Vec<_>>())?;
+        let mut at_size = Vec::new();
+        for (name, template) in ENDPOINTS {
+            let typical: Vec<String> = (0..TYPICAL_SAMPLE)
+                .map(|k| template.replace("{ip}", &typical_ip(k * (TYPICAL_IN_SMALLEST / TYPICAL_SAMPLE))))
+                .collect();
+            let busy: Vec<String> =
+                (0..5).flat_map(|_| (0..BUSY).map(|n| template.replace("{ip}", &busy_ip(n)))).collect();
+            let t = latencies(port, &typical)?;
+            let b = latencies(port, &busy)?;
+            at_size.push((percentile(&t, 0.5), percentile(&t, 0.99)));
+            report.push_str(&format!(
+                "| {size} | {name} | {} | {} | {} | {} |\n",
+                ms(percentile(&t, 0.5)),
+                ms(percentile(&t, 0.99)),
+                ms(percentile(&b, 0.5)),
+                ms(percentile(&b, 0.99))
+            ));
+        }
+        typical.push(at_size);
+        if i == SIZES.len() - 1 {
+            throughput = measure_throughput(port)?;
+        }
+    }
+    let ratios: Vec<String> = ENDPOINTS
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _))| {
+            let ratio = |f: fn(&(Duration, Duration)) -> Duration| {
+                f(&typical[1][k]).as_secs_f64() / f(&typical[0][k]).as_secs_f64()
+            };
+            format!("{name} {:.2}x / {:.2}x", ratio(|t| t.0), ratio(|t| t.1))
+        })
+        .collect();
+    report.push_str(&format!(
+        "\nTypical-IP latency at {}M vs {}M events (p50 / p99): {}.\n\n{throughput}\n",
+        SIZES[1] / 1_000_000,
+        SIZES[0] / 1_000_000,
+        ratios.join(", ")
+    ));
+    println!("{report}");
+    std::fs::write(dir.join("report.md"), &report)?;
+    eprintln!("xtask: report written to {}", dir.join("report.md").display());
+    Ok(())
+}
+
+/// Requests per second with 4 keep-alive clients for 10 s, over the IP page's four calls for typical IPs.
+fn measure_throughput(port: u16) -> Result<String> {
+    let clients = 4;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let mut client = Client::connect(port)?;
+                let mut times = Vec::new();
+                let mut k = c * 7919;
+                while Instant::now() < deadline {
+                    let ip = typical_ip(k % TYPICAL_IN_SMALLEST);
+                    let (_, template) = ENDPOINTS[(k % 4) as usize];
+                    let started = Instant::now();
+                    let status = client.get(&template.replace("{ip}", &ip))?;
+                    times.push(started.elapsed());
+                    if status != 200 {
+                        bail!("status {status}");
+                    }
+                    k += 1;
+                }
+                Ok(times)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))??);
+    }
+    all.sort_unstable();
+    Ok(format!(
+        "Throughput, {clients} keep-alive clients for 10 s on loopback (typical IPs, the page's four calls): {:.0} requests/s, p50 {} ms, p99 {} ms.",
+        all.len() as f64 / 10.0,
+        ms(percentile(&all, 0.5)),
+        ms(percentile(&all, 0.99))
+    ))
+}
