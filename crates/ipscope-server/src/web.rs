@@ -32,12 +32,13 @@ impl WebConfig {
     }
 
     /// The page's CSP: trunk's loader is an inline module script, allowed exactly by its hash, not 'unsafe-inline'.
-    fn page_csp(&self, index_html: &str) -> String {
+    fn page_csp(&self, index_html: &str, api_origin: Option<&str>) -> String {
         let hashes: String = inline_script_hashes(index_html).iter().map(|h| format!(" 'sha256-{h}'")).collect();
         format!(
             "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
-             img-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'self'; form-action 'self'; \
+             img-src 'self' data:; connect-src 'self'{}; manifest-src 'self'; base-uri 'self'; form-action 'self'; \
              frame-ancestors {}",
+            api_origin.map(|o| format!(" {o}")).unwrap_or_default(),
             self.frame_ancestors
         )
     }
@@ -64,6 +65,16 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
         rest = &body_and_more[close..];
     }
     hashes
+}
+
+/// The origin of `apiBaseUrl` in the app's `config.json` when it points at another server, so the page may call it.
+fn api_origin(config_json: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(config_json).ok()?;
+    let url = value["apiBaseUrl"].as_str()?.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    let valid_host = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    (matches!(scheme, "http" | "https") && valid_host).then(|| format!("{scheme}://{host}"))
 }
 
 /// Adds the headers every answer carries; API answers also get a CSP that allows nothing and are never cached.
@@ -98,7 +109,8 @@ async fn index_html(State(config): State<Arc<WebConfig>>) -> Response {
         Ok(html) => html,
         Err(_) => return app_not_built().await.into_response(),
     };
-    let csp = config.page_csp(&html);
+    let config_json = tokio::fs::read_to_string(config.dist.join("config.json")).await.unwrap_or_default();
+    let csp = config.page_csp(&html, api_origin(&config_json).as_deref());
     let mut response = Html(html).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("CSP is ASCII"));
@@ -120,6 +132,17 @@ pub async fn app_not_built() -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allows_the_configured_api_origin_and_nothing_odd() {
+        let check = |json: &str, expected: Option<&str>| assert_eq!(api_origin(json).as_deref(), expected, "{json}");
+        check(r#"{"apiBaseUrl": "api/"}"#, None);
+        check(r#"{"apiBaseUrl": "https://soc.example.com/ipscope/api/"}"#, Some("https://soc.example.com"));
+        check(r#"{"apiBaseUrl": "http://10.0.0.5:8080/api/"}"#, Some("http://10.0.0.5:8080"));
+        check(r#"{"apiBaseUrl": "https://x.example; script-src *"}"#, None);
+        check(r#"{"apiBaseUrl": "javascript://x"}"#, None);
+        check("not json", None);
+    }
 
     #[test]
     fn hashes_only_inline_scripts() {
