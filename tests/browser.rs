@@ -505,9 +505,16 @@ async fn slash_focuses_search_and_the_theme_sticks() {
         let active = page.driver.active_element().await?;
         assert_eq!(active.id().await?.as_deref(), Some("header-search"));
 
-        page.find(".theme select").await?.send_keys("Dark").await?;
+        let background = || async {
+            let ret = page.driver.execute("return getComputedStyle(document.body).backgroundColor", vec![]).await?;
+            anyhow::Ok(ret.json().as_str().unwrap_or_default().to_string())
+        };
+        page.find(".theme select option[value=light]").await?.click().await?;
+        assert_eq!(background().await?, "rgb(246, 247, 249)");
+        page.find(".theme select option[value=dark]").await?.click().await?;
         let root = page.driver.find(By::Css("html")).await?;
         assert_eq!(root.attr("data-theme").await?.as_deref(), Some("dark"));
+        assert_eq!(background().await?, "rgb(13, 17, 23)", "the dark palette applies");
         page.driver.refresh().await?;
         page.find("#header-search").await?;
         let root = page.driver.find(By::Css("html")).await?;
