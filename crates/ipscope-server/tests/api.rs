@@ -152,6 +152,12 @@ async fn unknown_query_parameters_and_paths_are_refused_in_json() {
     assert_eq!(body["error"]["code"], "BadRequest");
     assert!(body["error"]["message"].as_str().unwrap().contains("'$tpo'"), "{body}");
 
+    for malformed in ["/api/ips/%FF/alerts", "/api/machines/%FF%FE", "/api/ips/203.0.113.66/devices?from=%FF"] {
+        let (status, body) = t.get(malformed).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{malformed}");
+        assert_eq!(body["error"]["code"], "BadRequest", "{malformed}: a Defender error body, not plain text");
+    }
+
     let (status, body) = t.get("/api/no/such/endpoint").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "NotFound");

@@ -1,11 +1,10 @@
 //! `/alerts/{id}` and `/alerts/{id}/ips`.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use ipscope_api::wire::{Alert, Collection, IpRef};
 
-use super::{path_id, query_params, Params};
+use super::{path_id, query_params, QueryList, Segment};
 use crate::error::AppError;
 use crate::store::queries;
 use crate::AppState;
@@ -17,8 +16,8 @@ fn not_found(id: &str) -> AppError {
 /// `GET /alerts/{id}`: one alert with its evidence.
 pub async fn alert(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(id): Segment,
+    query: QueryList,
 ) -> Result<Json<Alert>, AppError> {
     path_id(&id, "alert")?;
     query_params(query, &[])?;
@@ -30,8 +29,8 @@ pub async fn alert(
 /// `GET /alerts/{id}/ips`: the IPs the alert's evidence names; 404 for an unknown alert.
 pub async fn ips(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(id): Segment,
+    query: QueryList,
 ) -> Result<Json<Collection<IpRef>>, AppError> {
     path_id(&id, "alert")?;
     query_params(query, &[])?;

@@ -1,13 +1,12 @@
 //! `/ips/...`: what the organization knows about one address, and the observed addresses by prefix.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use ipscope_api::ip::classify;
 use ipscope_api::period::Period;
 use ipscope_api::wire::{Alert, Collection, IpProfile, IpRef, IpStats, ObservedDevices, Prevalence, ODATA_METADATA};
 
-use super::{param, path_ip, period, query_params, top, Params};
+use super::{param, path_ip, period, query_params, top, QueryList, Segment};
 use crate::error::AppError;
 use crate::store::{investigation, queries};
 use crate::AppState;
@@ -18,10 +17,7 @@ pub const MAX_DEVICES: usize = 100;
 const MAX_SUGGESTIONS: usize = 50;
 
 /// `GET /ips?prefix=10.0&$top=10`: observed addresses starting with `prefix` (search suggestions).
-pub async fn suggestions(
-    State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Json<Collection<IpRef>>, AppError> {
+pub async fn suggestions(State(state): State<AppState>, query: QueryList) -> Result<Json<Collection<IpRef>>, AppError> {
     let params = query_params(query, &["prefix", "$top"])?;
     let n = top(&params, 10, MAX_SUGGESTIONS)?;
     let prefix = param(&params, "prefix").unwrap_or("").trim().to_ascii_lowercase();
@@ -40,8 +36,8 @@ pub async fn suggestions(
 /// `GET /ips/{ip}/alerts`: alerts whose evidence names the IP; empty for a valid unknown IP.
 pub async fn alerts(
     State(state): State<AppState>,
-    Path(ip): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(ip): Segment,
+    query: QueryList,
 ) -> Result<Json<Collection<Alert>>, AppError> {
     let ip = path_ip(&ip)?;
     query_params(query, &[])?;
@@ -52,8 +48,8 @@ pub async fn alerts(
 /// `GET /ips/{ip}/stats?lookBackHours=N`: Defender's prevalence statistics.
 pub async fn stats(
     State(state): State<AppState>,
-    Path(ip): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(ip): Segment,
+    query: QueryList,
 ) -> Result<Json<IpStats>, AppError> {
     let ip = path_ip(&ip)?;
     let params = query_params(query, &["lookBackHours"])?;
@@ -73,8 +69,8 @@ const PERIOD_PARAMS: [&str; 3] = ["lookBackHours", "from", "to"];
 /// `GET /ips/{ip}/prevalence?from=..&to=..`: prevalence with a per-day series.
 pub async fn prevalence(
     State(state): State<AppState>,
-    Path(ip): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(ip): Segment,
+    query: QueryList,
 ) -> Result<Json<Prevalence>, AppError> {
     let ip = path_ip(&ip)?;
     let params = query_params(query, &PERIOD_PARAMS)?;
@@ -85,8 +81,8 @@ pub async fn prevalence(
 /// `GET /ips/{ip}/devices?from=..&to=..&$top=100`: devices that connected, each with its last connection.
 pub async fn devices(
     State(state): State<AppState>,
-    Path(ip): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(ip): Segment,
+    query: QueryList,
 ) -> Result<Json<ObservedDevices>, AppError> {
     let ip = path_ip(&ip)?;
     let params = query_params(query, &["lookBackHours", "from", "to", "$top"])?;
@@ -98,8 +94,8 @@ pub async fn devices(
 /// `GET /ips/{ip}/profile`: address class, geolocation and ASN, and where they came from.
 pub async fn profile(
     State(state): State<AppState>,
-    Path(ip): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(ip): Segment,
+    query: QueryList,
 ) -> Result<Json<IpProfile>, AppError> {
     let ip = path_ip(&ip)?;
     query_params(query, &[])?;

@@ -1,11 +1,10 @@
 //! `/machines/{id}`, its alerts and its network connections.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use ipscope_api::wire::{Alert, Collection, DeviceConnection, Machine};
 
-use super::{path_id, period, query_params, top, Params};
+use super::{path_id, period, query_params, top, QueryList, Segment};
 use crate::error::AppError;
 use crate::store::{investigation, queries};
 use crate::AppState;
@@ -22,8 +21,8 @@ async fn find(state: &AppState, id: &str) -> Result<Machine, AppError> {
 /// `GET /machines/{id}`: a machine by id or computer name.
 pub async fn machine(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(id): Segment,
+    query: QueryList,
 ) -> Result<Json<Machine>, AppError> {
     path_id(&id, "machine")?;
     query_params(query, &[])?;
@@ -33,8 +32,8 @@ pub async fn machine(
 /// `GET /machines/{id}/alerts`: the machine's alerts; 404 for an unknown machine.
 pub async fn alerts(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(id): Segment,
+    query: QueryList,
 ) -> Result<Json<Collection<Alert>>, AppError> {
     path_id(&id, "machine")?;
     query_params(query, &[])?;
@@ -49,8 +48,8 @@ const MAX_CONNECTIONS: usize = 500;
 /// `GET /machines/{id}/connections?from=..&to=..&$top=100`: the remote addresses it connected to, newest first.
 pub async fn connections(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<Params>, QueryRejection>,
+    Segment(id): Segment,
+    query: QueryList,
 ) -> Result<Json<Collection<DeviceConnection>>, AppError> {
     path_id(&id, "machine")?;
     let params = query_params(query, &["lookBackHours", "from", "to", "$top"])?;

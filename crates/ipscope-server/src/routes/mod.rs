@@ -6,8 +6,8 @@ mod machines;
 
 use std::net::IpAddr;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::Query;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
@@ -51,9 +51,36 @@ async fn openapi() -> impl axum::response::IntoResponse {
 /// Query parameters, as given.
 type Params = Vec<(String, String)>;
 
-/// Reads the query string, refusing parameters the endpoint does not know.
-fn query_params(query: Result<Query<Params>, QueryRejection>, allowed: &[&str]) -> Result<Params, AppError> {
-    let Query(params) = query.map_err(|e| AppError::BadRequest(format!("The query string is malformed: {e}")))?;
+/// The query string's parameters; a malformed query string is a Defender-style 400.
+pub struct QueryList(Params);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryList {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Query::<Params>::from_request_parts(parts, state).await {
+            Ok(Query(params)) => Ok(QueryList(params)),
+            Err(e) => Err(AppError::BadRequest(format!("The query string is malformed: {}", e.body_text()))),
+        }
+    }
+}
+
+/// The one `{ip}` or `{id}` segment of the path; a malformed one is a Defender-style 400.
+pub struct Segment(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segment {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Segment(value)),
+            Err(e) => Err(AppError::BadRequest(format!("The path is malformed: {}", e.body_text()))),
+        }
+    }
+}
+
+/// Refuses parameters the endpoint does not know.
+fn query_params(QueryList(params): QueryList, allowed: &[&str]) -> Result<Params, AppError> {
     for (key, _) in &params {
         if !allowed.contains(&key.as_str()) {
             let known = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
