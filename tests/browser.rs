@@ -541,3 +541,38 @@ async fn a_rate_limited_section_says_so_and_counts_down() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_range_is_applied_and_kept_in_the_url() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66?period=6m").await?;
+        fact(&page, "Devices", "3").await?;
+        let custom = page.driver.find_all(By::Css(".period button.preset")).await?;
+        custom[4].click().await?;
+        let now = chrono::Utc::now();
+        let (from, to) = ((now - chrono::Duration::days(5)).format("%Y-%m-%dT%H:%M"), (now + chrono::Duration::minutes(2)).format("%Y-%m-%dT%H:%M"));
+        let set = format!(
+            "for (const [id, v] of [['period-from', '{from}'], ['period-to', '{to}']]) {{
+                 const el = document.getElementById(id); el.value = v; el.dispatchEvent(new Event('input', {{bubbles: true}}));
+             }}"
+        );
+        page.find("#period-from").await?;
+        page.driver.execute(&set, vec![]).await?;
+        page.find(".custom-period button[type=submit]").await?.click().await?;
+        fact(&page, "Devices", "1").await?; // only fin-lt-0042 in the last five days
+        let query = page.driver.current_url().await?.query().unwrap_or("").to_string();
+        assert!(query.contains("from=") && query.contains("to=") && !query.contains("period="), "{query}");
+
+        page.driver.refresh().await?;
+        fact(&page, "Devices", "1").await?;
+        let pressed = page.find(".period button[aria-pressed=true]").await?;
+        assert_eq!(pressed.text().await?, "Custom");
+
+        // An inverted range is refused in place, without a request.
+        page.driver.execute(&set.replace(&from.to_string(), "2030-01-01T00:00"), vec![]).await?;
+        page.find(".custom-period button[type=submit]").await?.click().await?;
+        page.wait_for_text(".custom-period .input-error", "'from' must be before 'to'.").await?;
+        Ok(())
+    })
+    .await;
+}
