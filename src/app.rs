@@ -40,13 +40,18 @@ pub fn App(
     view! {
         <Router base=config.base_path.clone()>
             <a class="skip-link" href="#main">"Skip to content"</a>
-            <header class="app-header">
-                <A href=home attr:class="brand">
-                    "ipscope"
-                </A>
-                <SearchBox id="header-search" />
-                <ThemeToggle />
-            </header>
+            {(!config.embed)
+                .then(|| {
+                    view! {
+                        <header class="app-header">
+                            <A href=home attr:class="brand">
+                                "ipscope"
+                            </A>
+                            <SearchBox id="header-search" />
+                            <ThemeToggle />
+                        </header>
+                    }
+                })}
             {config.load_error.clone().map(|e| view! { <p class="config-warning" role="status">{e}</p> })}
             <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <NotFoundPage /> }>
@@ -56,9 +61,14 @@ pub fn App(
                     <Route path=path!("/alerts/:id") view=AlertPage />
                 </Routes>
             </main>
-            <footer class="app-footer">
-                <p>"ipscope — IP investigation for security analysts. Press / to search."</p>
-            </footer>
+            {(!config.embed)
+                .then(|| {
+                    view! {
+                        <footer class="app-footer">
+                            <p>"ipscope — IP investigation for security analysts. Press / to search."</p>
+                        </footer>
+                    }
+                })}
         </Router>
     }
 }

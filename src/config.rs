@@ -13,6 +13,9 @@ pub struct Config {
     pub api_base: String,
     /// Path the app is served under, without a trailing slash (`""` at the root, `/tools/ipscope`).
     pub base_path: String,
+    /// Embedded in another page (a dashboard's iframe): no header or footer. From `?embed=1` on the first
+    /// URL or `"embed": true` in `config.json`; it holds for the whole session.
+    pub embed: bool,
     /// Why `config.json` could not be used, if it could not; the app then runs on the defaults.
     pub load_error: Option<String>,
 }
@@ -23,6 +26,8 @@ pub struct Config {
 pub struct ConfigFile {
     /// Base URL of the API; relative URLs resolve against the page's base.
     pub api_base_url: Option<String>,
+    /// Start in embed mode.
+    pub embed: Option<bool>,
 }
 
 /// The API base used when `config.json` does not set one.
@@ -39,7 +44,17 @@ pub async fn load() -> Config {
     if !api_base.ends_with('/') {
         api_base.push('/');
     }
-    Config { api_base, base_path, load_error }
+    let embed = file.embed.unwrap_or(false) || embed_requested();
+    Config { api_base, base_path, embed, load_error }
+}
+
+/// Whether the first URL asks for embed mode (`?embed=1` or `?embed=true`).
+fn embed_requested() -> bool {
+    let search = window().location().search().unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|p| p.get("embed"))
+        .is_some_and(|v| v == "1" || v == "true")
 }
 
 /// The path of `document.baseURI` without its trailing slash: `""` at the root.

@@ -11,7 +11,7 @@ pub mod url_state;
 pub fn start() {
     // Leptos sets up its executor when mounting; until then, run on the browser's microtask queue.
     wasm_bindgen_futures::spawn_local(async {
-        components::theme_toggle::apply_stored_theme();
+        components::theme_toggle::apply_initial_theme();
         let config = config::load().await;
         leptos::mount::mount_to_body(move || {
             use leptos::prelude::*;

@@ -576,3 +576,69 @@ async fn a_custom_range_is_applied_and_kept_in_the_url() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embed_mode_drops_the_chrome_for_the_whole_session_and_takes_the_hosts_theme() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66?embed=1&theme=dark").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        assert!(page.driver.find_all(By::Css(".app-header, .app-footer")).await?.is_empty());
+        let root = page.driver.find(By::Css("html")).await?;
+        assert_eq!(root.attr("data-theme").await?.as_deref(), Some("dark"));
+
+        page.find("table.devices tbody td.device a").await?.click().await?;
+        page.wait_for_text("h1.device-name", "fin-lt-0042").await?;
+        assert!(page.driver.find_all(By::Css(".app-header")).await?.is_empty(), "still embedded after navigating");
+        Ok(())
+    })
+    .await;
+}
+
+/// Serves, on `port` of another origin (`localhost`), a dashboard page embedding `src` in an iframe; returns its URL.
+async fn dashboard_embedding(port: u16, src: String) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let url = format!("http://localhost:{}/", listener.local_addr()?.port());
+    let html = format!("<!doctype html><title>SOC dashboard</title><iframe id=\"ipscope\" src=\"{src}\" width=\"1200\" height=\"800\"></iframe>");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    });
+    Ok(url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_can_embed_the_app_only_when_its_origin_is_configured() {
+    // The dashboard is on `localhost`, the app on `127.0.0.1`: two origins.
+    let dashboard_port = free_port();
+    let config =
+        ServerConfig { frame_ancestors: vec![format!("http://localhost:{dashboard_port}")], ..Default::default() };
+    browser_test_with(config, |page| async move {
+        let dashboard =
+            dashboard_embedding(dashboard_port, format!("{}/ips/203.0.113.66?embed=1", page.base_url)).await?;
+        page.driver.goto(&dashboard).await?;
+        let frame = page.find("#ipscope").await?;
+        frame.enter_frame().await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        Ok(())
+    })
+    .await;
+
+    browser_test(|page| async move {
+        let dashboard = dashboard_embedding(free_port(), format!("{}/ips/203.0.113.66?embed=1", page.base_url)).await?;
+        page.driver.goto(&dashboard).await?;
+        page.find("#ipscope").await?.enter_frame().await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let shown = page.driver.find_all(By::Css("section[aria-labelledby=alerts-heading]")).await?;
+        assert!(shown.is_empty(), "without --frame-ancestor the app refuses to be framed");
+        Ok(())
+    })
+    .await;
+}

@@ -21,10 +21,18 @@ fn apply(theme: &str) {
     }
 }
 
-/// Applies the stored theme; call once at start-up.
-pub fn apply_stored_theme() {
-    if let Some(theme) = storage().and_then(|s| s.get_item(KEY).ok().flatten()) {
-        apply(&theme);
+/// Applies the theme asked for by the first URL (`?theme=dark`, for a dashboard embedding the app),
+/// else the stored one; call once at start-up.
+pub fn apply_initial_theme() {
+    let search = window().location().search().unwrap_or_default();
+    let asked = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("theme"));
+    match asked.filter(|t| t == "light" || t == "dark") {
+        Some(theme) => apply(&theme),
+        None => {
+            if let Some(theme) = storage().and_then(|s| s.get_item(KEY).ok().flatten()) {
+                apply(&theme);
+            }
+        }
     }
 }
 
