@@ -20,7 +20,7 @@ pub fn App(
     config: Config,
 ) -> impl IntoView {
     provide_config(config.clone());
-    let home = config.route("");
+    let home = config.link("");
     // `/` focuses the search field, unless the analyst is typing somewhere.
     let shortcut = window_event_listener(leptos::ev::keydown, |ev| {
         let typing = ev

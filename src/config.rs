@@ -69,9 +69,23 @@ fn base_path() -> String {
 }
 
 impl Config {
-    /// The in-app link for `path` (e.g. `ips/1.2.3.4`), under the base path.
-    pub fn route(&self, path: &str) -> String {
+    /// The href of an in-app link (`ips/1.2.3.4` → `/tools/ipscope/ips/1.2.3.4`): `<A>` uses absolute hrefs as
+    /// they are, so the base path is added here.
+    pub fn link(&self, path: &str) -> String {
         format!("{}/{}", self.base_path, path.trim_start_matches('/'))
+    }
+
+    /// The path to give `navigate` (`ips/1.2.3.4` → `/ips/1.2.3.4`): the router adds the base path itself.
+    pub fn route(&self, path: &str) -> String {
+        format!("/{}", path.trim_start_matches('/'))
+    }
+
+    /// `pathname` (the browser's full path) without the base path, as `navigate` expects it.
+    pub fn strip_base<'a>(&self, pathname: &'a str) -> &'a str {
+        match pathname.strip_prefix(&self.base_path) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            _ => pathname,
+        }
     }
 }
 

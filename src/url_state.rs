@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 
+use crate::config::use_config;
+
 /// A query parameter of the current URL.
 pub fn use_query_param(key: &'static str) -> Memo<Option<String>> {
     let location = use_location();
@@ -14,8 +16,10 @@ pub fn use_query_param(key: &'static str) -> Memo<Option<String>> {
 pub fn use_query_updater() -> impl Fn(&[(&str, Option<String>)]) + Clone + Send + Sync + 'static {
     let location = use_location();
     let navigate = use_navigate();
+    let config = use_config();
     move |changes: &[(&str, Option<String>)]| {
-        let path = location.pathname.get_untracked();
+        let full = location.pathname.get_untracked();
+        let path = config.strip_base(&full);
         let mut query = location.query.get_untracked();
         for (key, value) in changes {
             query.remove(key);

@@ -642,3 +642,34 @@ async fn a_dashboard_can_embed_the_app_only_when_its_origin_is_configured() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_build_works_under_a_sub_path() {
+    let config = ServerConfig { base_path: "/tools/ipscope".into(), ..Default::default() };
+    browser_test_with(config, |page| async move {
+        page.open("/tools/ipscope/ips/203.0.113.66").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        fact(&page, "Devices", "2").await?;
+
+        // In-app links and URL state stay under the base.
+        let buttons = page.driver.find_all(By::Css(".period button.preset")).await?;
+        buttons[0].click().await?;
+        fact(&page, "Devices", "1").await?;
+        assert_eq!(page.path().await?, "/tools/ipscope/ips/203.0.113.66");
+        page.find("table.devices tbody td.device a").await?.click().await?;
+        page.wait_for_text("h1.device-name", "fin-lt-0042").await?;
+        assert_eq!(page.path().await?, "/tools/ipscope/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07");
+
+        let search = page.find("#header-search").await?;
+        search.send_keys("198.51.100.23").await?;
+        search.send_keys(Key::Enter).await?;
+        page.wait_for_text(".ip-header h1", "198.51.100.23").await?;
+        assert_eq!(page.path().await?, "/tools/ipscope/ips/198.51.100.23");
+        page.find(".brand").await?.click().await?;
+        page.find("#home-search").await?;
+        let home = page.path().await?;
+        assert!(home == "/tools/ipscope/" || home == "/tools/ipscope", "{home}");
+        Ok(())
+    })
+    .await;
+}

@@ -127,7 +127,7 @@ pub fn ObservedDevices(
 
 #[component]
 fn DeviceRow(device: ObservedDevice, config: Config) -> impl IntoView {
-    let href = config.route(&format!("machines/{}", encode(&device.machine_id)));
+    let href = config.link(&format!("machines/{}", encode(&device.machine_id)));
     let name = device.computer_dns_name.clone();
     let sha1 = device.initiating_process_sha1.clone();
     view! {

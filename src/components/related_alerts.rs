@@ -171,10 +171,10 @@ fn plural(n: usize) -> &'static str {
 
 #[component]
 fn AlertRow(alert: Alert, config: crate::config::Config) -> impl IntoView {
-    let alert_href = config.route(&format!("alerts/{}", encode(&alert.id)));
+    let alert_href = config.link(&format!("alerts/{}", encode(&alert.id)));
     let device = alert.machine_id.clone().map(|id| {
         let name = alert.computer_dns_name.clone().unwrap_or_else(|| id.clone());
-        (config.route(&format!("machines/{}", encode(&id))), name)
+        (config.link(&format!("machines/{}", encode(&id))), name)
     });
     view! {
         <tr>

@@ -48,7 +48,7 @@ fn AlertDetails(alert: Alert) -> impl IntoView {
     let config = use_config();
     let device = alert.machine_id.clone().map(|id| {
         let name = alert.computer_dns_name.clone().unwrap_or_else(|| id.clone());
-        view! { <A href=config.route(&format!("machines/{}", encode(&id)))>{name}</A> }
+        view! { <A href=config.link(&format!("machines/{}", encode(&id)))>{name}</A> }
     });
     let text = |v: Option<String>| v.unwrap_or_else(|| "not available".into());
     let evidence = alert
@@ -96,7 +96,7 @@ fn RelatedIps(ips: Vec<String>) -> impl IntoView {
     let config = use_config();
     view! {
         <ul class="ip-list">
-            {ips.into_iter().map(|ip| view! { <li><A href=config.route(&format!("ips/{ip}"))>{ip.clone()}</A></li> }).collect_view()}
+            {ips.into_iter().map(|ip| view! { <li><A href=config.link(&format!("ips/{ip}"))>{ip.clone()}</A></li> }).collect_view()}
         </ul>
     }
     .into_any()

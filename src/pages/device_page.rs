@@ -105,7 +105,7 @@ fn Connections(connections: Vec<DeviceConnection>) -> impl IntoView {
     let rows = connections
         .into_iter()
         .map(|c| {
-            let href = config.route(&format!("ips/{}", c.remote_ip));
+            let href = config.link(&format!("ips/{}", c.remote_ip));
             view! {
                 <tr>
                     <td><A href=href>{c.remote_ip.clone()}</A></td>

@@ -10,7 +10,7 @@ use crate::pages::set_title;
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     set_title("Not found — ipscope");
-    let home = use_config().route("");
+    let home = use_config().link("");
     view! {
         <div class="not-found">
             <h1>"Page not found"</h1>

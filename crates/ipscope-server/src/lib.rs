@@ -27,6 +27,8 @@ use crate::store::Store;
 pub struct ServerConfig {
     /// trunk's output folder (`index.html`, the wasm, `config.json`); `None` serves the API only.
     pub dist: Option<PathBuf>,
+    /// Path everything is served under, e.g. `/tools/ipscope`; empty for the root.
+    pub base_path: String,
     /// Origins allowed to embed the app in a frame (CSP `frame-ancestors`), exactly as given.
     pub frame_ancestors: Vec<String>,
     /// Origins of apps on other sites allowed to call the API (CORS), exactly as given.
@@ -69,11 +71,35 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new().nest("/api", api);
     let router = match &config.dist {
         Some(dist) => {
-            router.fallback_service(web::app_files(web::WebConfig::new(dist.clone(), &config.frame_ancestors)))
+            let web = web::WebConfig::new(dist.clone(), &config.base_path, &config.frame_ancestors);
+            router.fallback_service(web::app_files(web))
         }
         None => router.fallback(web::app_not_built),
     };
-    router.layer(axum::middleware::from_fn(web::security_headers))
+    let router = router.layer(axum::middleware::from_fn(web::security_headers));
+    match config.base_path.as_str() {
+        "" => router,
+        // Inside, the headers see paths relative to the base (`/api/...`); outside, they cover the 404s.
+        base => Router::new().nest(base, router).layer(axum::middleware::from_fn(web::security_headers)),
+    }
+}
+
+/// Normalises a `--base-path`: `""` for the root, else `/a/b` (leading slash, no trailing slash, plain segments).
+pub fn normalize_base_path(path: &str) -> Result<String, String> {
+    let trimmed = path.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let plain = trimmed.split('/').all(|seg| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+    });
+    if !plain {
+        return Err(format!("--base-path '{path}' must be path segments of letters, digits, '-', '_', '.' or '~'"));
+    }
+    Ok(format!("/{trimmed}"))
 }
 
 /// CORS for exactly the configured origins: read-only requests, and `Retry-After` readable by the caller.

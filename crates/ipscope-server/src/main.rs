@@ -33,6 +33,9 @@ enum Command {
         /// trunk's output folder with index.html; without it only the API is served.
         #[arg(long)]
         dist: Option<PathBuf>,
+        /// Serve everything under this path, e.g. /tools/ipscope (the same build works at any path).
+        #[arg(long, default_value = "")]
+        base_path: String,
         /// An origin allowed to embed the app in a frame (repeatable), e.g. https://soc.example.com.
         #[arg(long = "frame-ancestor")]
         frame_ancestors: Vec<String>,
@@ -104,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
             db,
             addr,
             dist,
+            base_path,
             frame_ancestors,
             cors_origins,
             rate_limit_per_minute,
@@ -132,8 +136,10 @@ async fn main() -> anyhow::Result<()> {
                 per_hour: (rate_limit_per_hour > 0).then_some(rate_limit_per_hour),
                 limit_loopback: rate_limit_loopback,
             };
-            let config = ServerConfig { dist, frame_ancestors, cors_origins, rate_limits };
-            println!("ipscope is serving on http://{}", listener.local_addr()?);
+            let base_path = ipscope_server::normalize_base_path(&base_path).map_err(anyhow::Error::msg)?;
+            let config =
+                ServerConfig { dist, base_path: base_path.clone(), frame_ancestors, cors_origins, rate_limits };
+            println!("ipscope is serving on http://{}{base_path}/", listener.local_addr()?);
             ipscope_server::serve(listener, AppState::new(store, config).with_geo(geo)).await?;
         }
         Command::Demo { db, now } => {

@@ -17,15 +17,18 @@ use tower_http::services::ServeDir;
 #[derive(Clone)]
 pub struct WebConfig {
     dist: PathBuf,
+    base_path: String,
     frame_ancestors: String,
     deny_framing: bool,
 }
 
 impl WebConfig {
-    /// The app in `dist`, embeddable by `frame_ancestors` (exact origins; none means no framing).
-    pub fn new(dist: PathBuf, frame_ancestors: &[String]) -> WebConfig {
+    /// The app in `dist`, served under `base_path` (`""` or `/tools/ipscope`), embeddable by `frame_ancestors`
+    /// (exact origins; none means no framing).
+    pub fn new(dist: PathBuf, base_path: &str, frame_ancestors: &[String]) -> WebConfig {
         WebConfig {
             dist,
+            base_path: base_path.to_string(),
             frame_ancestors: if frame_ancestors.is_empty() { "'none'".into() } else { frame_ancestors.join(" ") },
             deny_framing: frame_ancestors.is_empty(),
         }
@@ -67,6 +70,14 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
     hashes
 }
 
+/// `html` with the value of its `<base href>` replaced by `href`: the app's links, assets and API calls are
+/// relative to it, so this is all it takes to serve one build under any path.
+fn with_base_href(html: &str, href: &str) -> String {
+    let Some(start) = html.find("<base href=\"").map(|i| i + "<base href=\"".len()) else { return html.to_string() };
+    let Some(len) = html[start..].find('"') else { return html.to_string() };
+    format!("{}{href}{}", &html[..start], &html[start + len..])
+}
+
 /// The origin of `apiBaseUrl` in the app's `config.json` when it points at another server, so the page may call it.
 fn api_origin(config_json: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(config_json).ok()?;
@@ -106,7 +117,7 @@ pub fn app_files(config: WebConfig) -> ServeDir<MethodRouter> {
 /// `index.html`, read on each request so a rebuilt app is served with a matching CSP.
 async fn index_html(State(config): State<Arc<WebConfig>>) -> Response {
     let html = match tokio::fs::read_to_string(config.dist.join("index.html")).await {
-        Ok(html) => html,
+        Ok(html) => with_base_href(&html, &format!("{}/", config.base_path)),
         Err(_) => return app_not_built().await.into_response(),
     };
     let config_json = tokio::fs::read_to_string(config.dist.join("config.json")).await.unwrap_or_default();
@@ -132,6 +143,16 @@ pub async fn app_not_built() -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_the_base_href() {
+        let html = r#"<head><base href="./" /><script type="module">import './a.js'</script></head>"#;
+        assert_eq!(
+            with_base_href(html, "/tools/ipscope/"),
+            r#"<head><base href="/tools/ipscope/" /><script type="module">import './a.js'</script></head>"#
+        );
+        assert_eq!(with_base_href("<head></head>", "/"), "<head></head>");
+    }
 
     #[test]
     fn allows_the_configured_api_origin_and_nothing_odd() {

@@ -536,3 +536,15 @@ async fn the_app_page_gets_a_strict_csp_with_its_loader_hash_and_the_configured_
     assert!(csp.contains("frame-ancestors https://soc.example.com"), "{csp}");
     assert!(page.headers().get("x-frame-options").is_none());
 }
+
+#[test]
+fn base_paths_are_normalised_or_refused() {
+    use ipscope_server::normalize_base_path;
+    assert_eq!(normalize_base_path(""), Ok(String::new()));
+    assert_eq!(normalize_base_path("/"), Ok(String::new()));
+    assert_eq!(normalize_base_path("/tools/ipscope/"), Ok("/tools/ipscope".into()));
+    assert_eq!(normalize_base_path("tools"), Ok("/tools".into()));
+    for bad in ["/../etc", "/a//b", "/a b", "/a?b", "/<x>"] {
+        assert!(normalize_base_path(bad).is_err(), "{bad}");
+    }
+}
