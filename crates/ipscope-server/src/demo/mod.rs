@@ -7,7 +7,7 @@ mod names;
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use ipscope_api::wire::{Alert, AlertStatus, Evidence, Machine, MachineIpAddress, Severity};
 
 use crate::store::queries::{self, EventWriter, NewEvent};
@@ -522,9 +522,4 @@ fn make_alerts(
         ));
     }
     alerts
-}
-
-/// A fixed instant, for tests and reproducible demo files.
-pub fn reference_now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid date")
 }
