@@ -1,7 +1,5 @@
 //! One section of a page: a labelled `<section>` whose content loads on its own, with loading and error states.
 
-use std::future::Future;
-
 use leptos::prelude::*;
 
 use crate::api::ApiError;
@@ -48,13 +46,4 @@ where
             </Transition>
         </section>
     }
-}
-
-/// Makes a resource from an API call that reruns when the signals it reads change.
-pub fn api_resource<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> LocalResource<Result<T, ApiError>>
-where
-    T: 'static,
-    Fut: Future<Output = Result<T, ApiError>> + 'static,
-{
-    LocalResource::new(fetch)
 }

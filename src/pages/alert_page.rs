@@ -6,7 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{encode, use_api};
-use crate::components::section::{api_resource, Section};
+use crate::components::section::Section;
 use crate::components::time::Time;
 use crate::config::use_config;
 use crate::pages::set_title;
@@ -24,12 +24,12 @@ fn AlertView(id: String) -> impl IntoView {
     let api = use_api();
     let alert = {
         let (api, id) = (api.clone(), id.clone());
-        api_resource(move || {
+        LocalResource::new(move || {
             let (api, id) = (api.clone(), id.clone());
             async move { api.alert(&id).await }
         })
     };
-    let ips = api_resource(move || {
+    let ips = LocalResource::new(move || {
         let (api, id) = (api.clone(), id.clone());
         async move { api.alert_ips(&id).await }
     });

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::use_api;
 use crate::components::copy_button::CopyButton;
 use crate::components::related_alerts::RelatedAlerts;
-use crate::components::section::{api_resource, Section};
+use crate::components::section::Section;
 use crate::components::time::Time;
 use crate::config::use_config;
 use crate::pages::set_title;
@@ -26,21 +26,21 @@ fn Device(id: String) -> impl IntoView {
     let api = use_api();
     let machine = {
         let (api, id) = (api.clone(), id.clone());
-        api_resource(move || {
+        LocalResource::new(move || {
             let (api, id) = (api.clone(), id.clone());
             async move { api.machine(&id).await }
         })
     };
     let alerts = {
         let (api, id) = (api.clone(), id.clone());
-        api_resource(move || {
+        LocalResource::new(move || {
             let (api, id) = (api.clone(), id.clone());
             async move { api.machine_alerts(&id).await }
         })
     };
     let connections = {
         let id = id.clone();
-        api_resource(move || {
+        LocalResource::new(move || {
             let (api, id) = (api.clone(), id.clone());
             async move { api.machine_connections(&id).await }
         })

@@ -13,7 +13,7 @@ use crate::components::geo_info::GeoInfo;
 use crate::components::observed_devices::ObservedDevices;
 use crate::components::prevalence_panel::{PeriodPicker, PrevalencePanel};
 use crate::components::related_alerts::RelatedAlerts;
-use crate::components::section::{api_resource, Section};
+use crate::components::section::Section;
 use crate::pages::set_title;
 use crate::url_state::use_query_param;
 
@@ -61,26 +61,26 @@ fn IpInvestigation(
     let (period, period_problem) = use_period();
     let profile = {
         let api = api.clone();
-        api_resource(move || {
+        LocalResource::new(move || {
             let api = api.clone();
             async move { api.ip_profile(ip).await }
         })
     };
     let alerts = {
         let api = api.clone();
-        api_resource(move || {
+        LocalResource::new(move || {
             let api = api.clone();
             async move { api.ip_alerts(ip).await }
         })
     };
     let devices = {
         let api = api.clone();
-        api_resource(move || {
+        LocalResource::new(move || {
             let (api, period) = (api.clone(), period.get());
             async move { api.ip_devices(ip, period).await }
         })
     };
-    let prevalence = api_resource(move || {
+    let prevalence = LocalResource::new(move || {
         let (api, period) = (api.clone(), period.get());
         async move { api.ip_prevalence(ip, period).await }
     });

@@ -106,7 +106,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server(binary: &Path, db: &Path) -> Result<(Server, u16)> {
+fn start_server(binary: &Path, db: &Path, extra: &[&std::ffi::OsStr]) -> Result<(Server, u16)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let child = Command::new(binary)
         .args([
@@ -120,6 +120,7 @@ fn start_server(binary: &Path, db: &Path) -> Result<(Server, u16)> {
         ])
         .arg("--db")
         .arg(db)
+        .args(extra)
         .stdout(Stdio::null())
         .spawn()?;
     let server = Server(child);
@@ -148,7 +149,7 @@ pub fn bench(root: &Path, server: &Path) -> Result<()> {
             run(Command::new(server).args(["synth", "--events", &size.to_string(), "--db"]).arg(&partial))?;
             std::fs::rename(&partial, &db)?;
         }
-        let (_server, port) = start_server(server, &db)?;
+        let (_server, port) = start_server(server, &db, &[])?;
         // Warm the page cache the way a running server would be.
         latencies(port, &(0..BUSY).map(|n| format!("/api/ips/{}/devices", busy_ip(n))).collect::<Vec<_>>())?;
         let mut at_size = Vec::new();
@@ -190,10 +191,35 @@ pub fn bench(root: &Path, server: &Path) -> Result<()> {
         SIZES[0] / 1_000_000,
         ratios.join(", ")
     ));
+    report.push_str(&browser_bench(root, server, &dir)?);
     println!("{report}");
     std::fs::write(dir.join("report.md"), &report)?;
     eprintln!("xtask: report written to {}", dir.join("report.md").display());
     Ok(())
+}
+
+/// Cold loads and filtering in headless Chromium (`tests/browser_bench.rs`) against the release server on the
+/// demo organization.
+fn browser_bench(root: &Path, server: &Path, dir: &Path) -> Result<String> {
+    let db = dir.join("demo.db");
+    if !db.exists() {
+        run(Command::new(server).arg("demo").arg("--db").arg(&db))?;
+    }
+    let dist = root.join("dist");
+    let mut extra: Vec<&std::ffi::OsStr> = vec!["--dist".as_ref(), dist.as_os_str()];
+    let geo = root.join("tools/geo/node_modules/@ip-location-db");
+    if geo.is_dir() {
+        extra.extend(["--geo-dir".as_ref(), geo.as_os_str()]);
+    }
+    let (_server, port) = start_server(server, &db, &extra)?;
+    let out = dir.join("browser.md");
+    run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["nextest", "run", "-p", "ipscope", "--test", "browser_bench", "--run-ignored", "only", "--no-capture"])
+        .env("IPSCOPE_BENCH_URL", format!("http://127.0.0.1:{port}"))
+        .env("IPSCOPE_BENCH_OUT", &out)
+        .env("CHROMEDRIVER", crate::tools::CHROMEDRIVER)
+        .env("CHROMIUM", crate::tools::CHROMIUM))?;
+    Ok(format!("\n{}", std::fs::read_to_string(&out)?))
 }
 
 /// Requests per second with 4 keep-alive clients for 10 s, over the IP page's four calls for typical IPs.

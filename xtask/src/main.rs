@@ -15,7 +15,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   test    formatting, clippy, every native test, the release bundle and its size budget,
           then the browser tests in headless Chromium
   dist    install what is missing and build the release bundle into dist/
-  bench   per-IP latency of the IP page's endpoints at 2M and 20M synthetic events, and throughput";
+  bench   per-IP latency of the IP page's endpoints at 2M and 20M synthetic events, throughput,
+          and the IP page's cold load and filtering in headless Chromium";
 
 fn main() {
     if let Err(e) = run_cli() {
@@ -32,6 +33,9 @@ fn run_cli() -> Result<()> {
         Some("run") => cmd_run(&root, &args[1..]),
         Some("test") => cmd_test(&root),
         Some("bench") => {
+            tools::ensure_app_tools(&root)?;
+            tools::ensure_browser()?;
+            build_app(&root)?;
             let server = build_server()?;
             bench::bench(&root, &server)
         }
