@@ -1,9 +1,9 @@
 //! "Prevalence": devices, first and last seen in the period, the daily chart; and the period picker it shares
 //! with the observed devices.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use ipscope_api::period::{PeriodChoice, Preset};
-use ipscope_api::time::rfc3339;
+use ipscope_api::time::{rfc3339, utc_minute};
 use ipscope_api::wire::Prevalence;
 use leptos::prelude::*;
 
@@ -50,12 +50,13 @@ pub fn PeriodPicker(
     let custom_open = RwSignal::new(matches!(current.get_untracked(), PeriodChoice::Custom(_)));
     let error = RwSignal::new(None::<String>);
     let (from_text, to_text) = match current.get_untracked() {
-        PeriodChoice::Custom(r) => (local_input(r.from), local_input(r.to)),
+        PeriodChoice::Custom(r) => (utc_minute(r.from, 'T'), utc_minute(r.to, 'T')),
         PeriodChoice::Preset(p) => {
             let now = Utc::now();
-            (local_input(now - chrono::Duration::hours(p.hours())), local_input(now))
+            (utc_minute(now - chrono::Duration::hours(p.hours()), 'T'), utc_minute(now, 'T'))
         }
     };
+    // The inputs are `datetime-local` values (`YYYY-MM-DDTHH:MM`), read as UTC.
     let (from_input, to_input) = (RwSignal::new(from_text), RwSignal::new(to_text));
     let choose = {
         let update = update.clone();
@@ -121,10 +122,4 @@ pub fn PeriodPicker(
             }
         })}
     }
-}
-
-/// `YYYY-MM-DDTHH:MM`, the value of a `datetime-local` input, read as UTC.
-fn local_input(t: chrono::DateTime<Utc>) -> String {
-    let naive: NaiveDateTime = t.naive_utc();
-    naive.format("%Y-%m-%dT%H:%M").to_string()
 }

@@ -215,7 +215,7 @@ impl PeriodChoice {
         match self {
             PeriodChoice::Preset(p) => format!("the last {}", p.label()),
             PeriodChoice::Custom(r) => {
-                format!("{} – {} UTC", r.from.format("%Y-%m-%d %H:%M"), r.to.format("%Y-%m-%d %H:%M"))
+                format!("{} – {} UTC", crate::time::utc_minute(r.from, ' '), crate::time::utc_minute(r.to, ' '))
             }
         }
     }

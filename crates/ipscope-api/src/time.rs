@@ -1,6 +1,6 @@
 //! Times as analysts read them: "3 hours ago", with the absolute UTC time alongside.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 
 /// "just now", "5 minutes ago", "3 hours ago", "2 days ago", "4 months ago", "in 2 hours" (clock skew).
 pub fn relative_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -27,9 +27,16 @@ pub fn relative_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+// Formatting by hand rather than with chrono's strftime keeps that machinery out of the wasm bundle.
+
 /// The absolute time in UTC, to the second: `2026-11-25 14:03:07 UTC`.
 pub fn absolute_utc(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    format!("{} {:02}:{:02}:{:02} UTC", t.date_naive(), t.hour(), t.minute(), t.second())
+}
+
+/// Date and minute in UTC, separated by `sep`: `2026-11-25 14:03` (or `T` for a `datetime-local` input value).
+pub fn utc_minute(t: DateTime<Utc>, sep: char) -> String {
+    format!("{}{sep}{:02}:{:02}", t.date_naive(), t.hour(), t.minute())
 }
 
 /// RFC 3339 with a `Z`, to the second, as used in shared links and exports.
@@ -66,5 +73,7 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 14, 3, 7).unwrap();
         assert_eq!(absolute_utc(t), "2026-11-25 14:03:07 UTC");
         assert_eq!(rfc3339(t), "2026-11-25T14:03:07Z");
+        assert_eq!(utc_minute(t, 'T'), "2026-11-25T14:03");
+        assert_eq!(utc_minute(Utc.with_ymd_and_hms(2026, 1, 5, 4, 9, 0).unwrap(), ' '), "2026-01-05 04:09");
     }
 }
