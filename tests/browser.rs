@@ -42,6 +42,14 @@ fn recent_events() -> String {
     for (ts, device, ip, rest) in rows {
         csv.push_str(&format!("{ts},{device},ConnectionSuccess,{ip},443,{rest}\n"));
     }
+    // 45.77.99.1: 120 devices, one connection each, k hours ago — more than the page lists.
+    for k in 0..120 {
+        csv.push_str(&format!(
+            "{},cap-device-{k:03},cap-{k:03}.corp.contoso.example,ConnectionSuccess,45.77.99.1,443,10.9.0.{},50000,Tcp,teams.exe,\n",
+            at(k + 1),
+            k % 250
+        ));
+    }
     csv
 }
 
@@ -526,6 +534,29 @@ async fn the_same_build_works_under_a_sub_path() {
         page.find("#home-search").await?;
         let home = page.path().await?;
         assert!(home == "/tools/ipscope/" || home == "/tools/ipscope", "{home}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_list_states_the_cap_of_100() {
+    browser_test(|page| async move {
+        page.open("/ips/45.77.99.1").await?;
+        page.wait_for_text(
+            ".cap-note",
+            "120 devices connected in the last 30 days; the 100 with the most recent connections are listed.",
+        )
+        .await?;
+        let rows = page.driver.find_all(By::Css("table.devices tbody tr")).await?;
+        assert_eq!(rows.len(), 100);
+        let first = page.texts("table.devices tbody tr:first-child td.device a").await?;
+        assert_eq!(first, vec!["cap-000.corp.contoso.example"], "most recent first");
+        fact(&page, "Devices", "120").await?;
+        // Relative times carry the absolute UTC time on hover.
+        let time = page.find("table.devices tbody tr:first-child time").await?;
+        assert_eq!(time.text().await?, "1 hour ago");
+        assert!(time.attr("title").await?.unwrap_or_default().ends_with(" UTC"));
         Ok(())
     })
     .await;
