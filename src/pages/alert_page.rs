@@ -36,7 +36,13 @@ fn AlertView(id: String) -> impl IntoView {
     set_title("Alert — ipscope");
     view! {
         <div class="alert-page">
-            <Section id="alert-heading" title="Alert" loading="Loading alert…" resource=alert render=|a| view! { <AlertDetails alert=a /> } />
+            <h1 class="alert-title">
+                {move || match alert.get() {
+                    Some(Ok(a)) => a.title,
+                    _ => "Alert".to_string(),
+                }}
+            </h1>
+            <Section id="alert-heading" title="Alert details" loading="Loading alert…" resource=alert render=|a| view! { <AlertDetails alert=a /> } />
             <Section id="alert-ips-heading" title="IPs related to this alert" loading="Loading IPs…" resource=ips render=|ips| view! { <RelatedIps ips /> } />
         </div>
     }
@@ -71,7 +77,6 @@ fn AlertDetails(alert: Alert) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <h1 class="alert-title">{alert.title.clone()}</h1>
         <dl class="facts">
             <dt>"Severity"</dt><dd class=format!("severity severity-{}", alert.severity.as_str().to_lowercase())>{alert.severity.as_str()}</dd>
             <dt>"Status"</dt><dd>{alert.status.as_str()}</dd>

@@ -49,7 +49,16 @@ fn Device(id: String) -> impl IntoView {
     let export_name = format!("alerts-device-{}", id.chars().take(40).collect::<String>());
     view! {
         <div class="device-page">
-            <Section id="device-heading" title="Device" loading="Loading device…" resource=machine render=|m| view! { <MachineDetails machine=m /> } />
+            <h1 class="device-name">
+                {move || match machine.get() {
+                    Some(Ok(m)) => {
+                        let name = m.computer_dns_name;
+                        view! { {name.clone()} <CopyButton value=name what="device name" /> }.into_any()
+                    }
+                    _ => "Device".into_any(),
+                }}
+            </h1>
+            <Section id="device-heading" title="Device details" loading="Loading device…" resource=machine render=|m| view! { <MachineDetails machine=m /> } />
             <Section
                 id="device-alerts-heading"
                 title="Alerts on this device"
@@ -78,10 +87,6 @@ fn MachineDetails(machine: Machine) -> impl IntoView {
         (p, v) => p.or(v),
     };
     view! {
-        <h1 class="device-name">
-            {machine.computer_dns_name.clone()}
-            <CopyButton value=machine.computer_dns_name.clone() what="device name" />
-        </h1>
         <dl class="facts">
             <dt>"Device id"</dt><dd><code>{machine.id.clone()}</code></dd>
             <dt>"OS"</dt><dd>{or_none(os)}</dd>
