@@ -392,7 +392,12 @@ async fn slash_focuses_search_and_the_theme_sticks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_section_says_so_and_counts_down() {
     let config = ServerConfig {
-        rate_limits: RateLimits { per_minute: Some(3), per_hour: None, limit_loopback: true },
+        rate_limits: RateLimits {
+            per_minute: Some(3),
+            per_hour: None,
+            limit_loopback: true,
+            trusted_proxies: Vec::new(),
+        },
         ..Default::default()
     };
     browser_test_with(config, |page| async move {

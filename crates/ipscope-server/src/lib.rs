@@ -63,7 +63,7 @@ impl AppState {
 /// The whole server: `/api/...` and, for every other path, the app.
 pub fn app(state: AppState) -> Router {
     let config = Arc::clone(&state.config);
-    let limiter = RateLimiter::new(config.rate_limits);
+    let limiter = RateLimiter::new(config.rate_limits.clone());
     let api = routes::api_router()
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::limit))

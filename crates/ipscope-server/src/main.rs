@@ -51,6 +51,9 @@ enum Command {
         /// Apply the rate limits to loopback clients too (by default local use is not limited).
         #[arg(long)]
         rate_limit_loopback: bool,
+        /// A reverse proxy whose X-Forwarded-For names the real client for the rate limits (repeatable).
+        #[arg(long = "trusted-proxy")]
+        trusted_proxies: Vec<std::net::IpAddr>,
         /// Folder with the ip-location-db npm packages (`dbip-city-mmdb/`, `asn/`); without it geo data is "not available".
         #[arg(long)]
         geo_dir: Option<PathBuf>,
@@ -113,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
             rate_limit_per_minute,
             rate_limit_per_hour,
             rate_limit_loopback,
+            trusted_proxies,
             geo_dir,
         } => {
             let store = open(&db)?;
@@ -135,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
                 per_minute: (rate_limit_per_minute > 0).then_some(rate_limit_per_minute),
                 per_hour: (rate_limit_per_hour > 0).then_some(rate_limit_per_hour),
                 limit_loopback: rate_limit_loopback,
+                trusted_proxies,
             };
             let base_path = ipscope_server::normalize_base_path(&base_path).map_err(anyhow::Error::msg)?;
             let config =

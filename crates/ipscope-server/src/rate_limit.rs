@@ -13,7 +13,7 @@ use axum::response::Response;
 use crate::error::error_response;
 
 /// The limits; `None` turns one off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
     /// Requests per client per minute.
     pub per_minute: Option<u32>,
@@ -21,12 +21,14 @@ pub struct RateLimits {
     pub per_hour: Option<u32>,
     /// Whether clients on the loopback interface are limited too (off: local demo use is never throttled).
     pub limit_loopback: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: requests through them count against the client it names.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for RateLimits {
     /// Defender's own limits: 100 calls per minute and 1500 per hour; loopback exempt.
     fn default() -> Self {
-        RateLimits { per_minute: Some(100), per_hour: Some(1500), limit_loopback: false }
+        RateLimits { per_minute: Some(100), per_hour: Some(1500), limit_loopback: false, trusted_proxies: Vec::new() }
     }
 }
 
@@ -91,9 +93,30 @@ impl RateLimiter {
     }
 }
 
+/// The address a request counts against: the peer, unless the peer is a trusted proxy; then the nearest address
+/// in `X-Forwarded-For` (read from the right, as each proxy appends) that is not itself a trusted proxy.
+fn client_of(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let Some(peer) = peer else { return None };
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let chain =
+        forwarded_for.unwrap_or("").split(',').rev().map(|a| a.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()));
+    for hop in chain {
+        match hop {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            Err(_) => break, // a malformed entry: trust nothing further left
+        }
+    }
+    Some(peer)
+}
+
 /// The middleware: counts every API request by the client's address.
 pub async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
-    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let client = client_of(peer, forwarded, &limiter.limits.trusted_proxies);
     match limiter.check(client, Instant::now()) {
         Ok(()) => next.run(request).await,
         Err(retry_after) => {
@@ -112,9 +135,26 @@ pub async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, ne
 mod tests {
     use super::*;
 
+    fn check(peer: &str, forwarded: Option<&str>, expected: &str) {
+        let trusted: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()];
+        let got = client_of(Some(peer.parse().unwrap()), forwarded, &trusted).unwrap();
+        assert_eq!(got.to_string(), expected, "{peer} {forwarded:?}");
+    }
+
+    #[test]
+    fn counts_requests_against_the_real_client() {
+        check("198.51.100.7", Some("203.0.113.9"), "198.51.100.7"); // not a proxy: its header is ignored
+        check("10.0.0.1", Some("203.0.113.9"), "203.0.113.9");
+        check("10.0.0.1", Some("6.6.6.6, 203.0.113.9, 10.0.0.2"), "203.0.113.9"); // spoofed entries further left
+        check("10.0.0.1", Some("garbage, 203.0.113.9"), "203.0.113.9");
+        check("10.0.0.1", Some("203.0.113.9, garbage"), "10.0.0.1");
+        check("10.0.0.1", None, "10.0.0.1");
+    }
+
     #[test]
     fn limits_per_minute_then_resets() {
-        let limiter = RateLimiter::new(RateLimits { per_minute: Some(2), per_hour: Some(3), limit_loopback: false });
+        let limits = RateLimits { per_minute: Some(2), per_hour: Some(3), ..RateLimits::default() };
+        let limiter = RateLimiter::new(limits);
         let t0 = Instant::now();
         let client = Some("198.51.100.7".parse().unwrap());
         assert_eq!(limiter.check(client, t0), Ok(()));

@@ -464,7 +464,12 @@ async fn profile_without_geo_data_says_nothing_but_still_classifies() {
 async fn too_many_requests_get_429_with_retry_after() {
     let t = TestApp::with_fixtures();
     let config = ServerConfig {
-        rate_limits: RateLimits { per_minute: Some(3), per_hour: None, limit_loopback: true },
+        rate_limits: RateLimits {
+            per_minute: Some(3),
+            per_hour: None,
+            limit_loopback: true,
+            trusted_proxies: Vec::new(),
+        },
         ..Default::default()
     };
     let router = app(AppState::new(Arc::clone(&t.store), config));
@@ -547,4 +552,25 @@ fn base_paths_are_normalised_or_refused() {
     for bad in ["/../etc", "/a//b", "/a b", "/a?b", "/<x>"] {
         assert!(normalize_base_path(bad).is_err(), "{bad}");
     }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
+    let t = TestApp::with_fixtures();
+    let proxy: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let limits =
+        RateLimits { per_minute: Some(1), per_hour: None, limit_loopback: true, trusted_proxies: vec![proxy.ip()] };
+    let router = app(AppState::new(Arc::clone(&t.store), ServerConfig { rate_limits: limits, ..Default::default() }));
+    let call = |client: &'static str| {
+        let request = Request::get("/api/ips/203.0.113.66/alerts")
+            .header("x-forwarded-for", client)
+            .extension(axum::extract::ConnectInfo(proxy))
+            .body(Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move { router.oneshot(request).await.unwrap().status() }
+    };
+    assert_eq!(call("198.51.100.1").await, StatusCode::OK);
+    assert_eq!(call("198.51.100.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(call("198.51.100.2").await, StatusCode::OK, "another client behind the same proxy");
 }
