@@ -96,7 +96,7 @@ impl RateLimiter {
 /// The address a request counts against: the peer, unless the peer is a trusted proxy; then the nearest address
 /// in `X-Forwarded-For` (read from the right, as each proxy appends) that is not itself a trusted proxy.
 fn client_of(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let Some(peer) = peer else { return None };
+    let peer = peer?;
     if !trusted.contains(&peer) {
         return Some(peer);
     }
