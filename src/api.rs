@@ -42,10 +42,10 @@ pub enum ApiError {
     Decode(String),
 }
 
-/// The API client: the base URL from the configuration. Cheap to clone into resources.
-#[derive(Debug, Clone, PartialEq)]
+/// The API client: the base URL from the configuration. `Copy`, so resources capture it freely.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Api {
-    base: String,
+    base: &'static str,
 }
 
 /// The API client for the configured base URL.
@@ -54,7 +54,7 @@ pub fn use_api() -> Api {
 }
 
 impl Api {
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+    async fn get_json<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
         let url = format!("{}{}", self.base, path);
         let response = Request::get(&url)
             .header("Accept", "application/json")
@@ -68,54 +68,54 @@ impl Api {
     }
 
     /// `GET ips?prefix=..`: observed addresses starting with `prefix`, for search suggestions.
-    pub async fn suggest_ips(&self, prefix: &str) -> Result<Vec<String>, ApiError> {
+    pub async fn suggest_ips(self, prefix: &str) -> Result<Vec<String>, ApiError> {
         let path = format!("ips?prefix={}&$top=8", encode(prefix));
         self.get_json::<Collection<IpRef>>(&path).await.map(|c| c.value.into_iter().map(|r| r.id).collect())
     }
 
     /// `GET ips/{ip}/profile`: class, geolocation and data sources.
-    pub async fn ip_profile(&self, ip: IpAddr) -> Result<IpProfile, ApiError> {
+    pub async fn ip_profile(self, ip: IpAddr) -> Result<IpProfile, ApiError> {
         self.get_json(&format!("ips/{ip}/profile")).await
     }
 
     /// `GET ips/{ip}/alerts`: alerts whose evidence names the IP.
-    pub async fn ip_alerts(&self, ip: IpAddr) -> Result<Vec<Alert>, ApiError> {
+    pub async fn ip_alerts(self, ip: IpAddr) -> Result<Vec<Alert>, ApiError> {
         self.get_json::<Collection<Alert>>(&format!("ips/{ip}/alerts")).await.map(|c| c.value)
     }
 
     /// `GET ips/{ip}/devices`: devices that connected in the period, at most 100.
-    pub async fn ip_devices(&self, ip: IpAddr, period: PeriodChoice) -> Result<ObservedDevices, ApiError> {
+    pub async fn ip_devices(self, ip: IpAddr, period: PeriodChoice) -> Result<ObservedDevices, ApiError> {
         self.get_json(&format!("ips/{ip}/devices?{}", period.api_query())).await
     }
 
     /// `GET ips/{ip}/prevalence`: devices, first/last seen and the per-day series for the period.
-    pub async fn ip_prevalence(&self, ip: IpAddr, period: PeriodChoice) -> Result<Prevalence, ApiError> {
+    pub async fn ip_prevalence(self, ip: IpAddr, period: PeriodChoice) -> Result<Prevalence, ApiError> {
         self.get_json(&format!("ips/{ip}/prevalence?{}", period.api_query())).await
     }
 
     /// `GET alerts/{id}`.
-    pub async fn alert(&self, id: &str) -> Result<Alert, ApiError> {
+    pub async fn alert(self, id: &str) -> Result<Alert, ApiError> {
         self.get_json(&format!("alerts/{}", encode(id))).await
     }
 
     /// `GET alerts/{id}/ips`: the IPs related to an alert.
-    pub async fn alert_ips(&self, id: &str) -> Result<Vec<String>, ApiError> {
+    pub async fn alert_ips(self, id: &str) -> Result<Vec<String>, ApiError> {
         let c: Collection<IpRef> = self.get_json(&format!("alerts/{}/ips", encode(id))).await?;
         Ok(c.value.into_iter().map(|r| r.id).collect())
     }
 
     /// `GET machines/{id}`.
-    pub async fn machine(&self, id: &str) -> Result<Machine, ApiError> {
+    pub async fn machine(self, id: &str) -> Result<Machine, ApiError> {
         self.get_json(&format!("machines/{}", encode(id))).await
     }
 
     /// `GET machines/{id}/alerts`.
-    pub async fn machine_alerts(&self, id: &str) -> Result<Vec<Alert>, ApiError> {
+    pub async fn machine_alerts(self, id: &str) -> Result<Vec<Alert>, ApiError> {
         self.get_json::<Collection<Alert>>(&format!("machines/{}/alerts", encode(id))).await.map(|c| c.value)
     }
 
     /// `GET machines/{id}/connections`: the device's remote addresses in the last 30 days.
-    pub async fn machine_connections(&self, id: &str) -> Result<Vec<DeviceConnection>, ApiError> {
+    pub async fn machine_connections(self, id: &str) -> Result<Vec<DeviceConnection>, ApiError> {
         let path = format!("machines/{}/connections?$top=100", encode(id));
         self.get_json::<Collection<DeviceConnection>>(&path).await.map(|c| c.value)
     }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Base URL of the API, ending in `/` (e.g. `api/` or `https://soc.example.com/ipscope/api/`).
-    pub api_base: String,
+    pub api_base: &'static str,
     /// Path the app is served under, without a trailing slash (`""` at the root, `/tools/ipscope`).
     pub base_path: String,
     /// Embedded in another page (a dashboard's iframe): no header or footer. From `?embed=1` on the first
@@ -45,6 +45,8 @@ pub async fn load() -> Config {
         api_base.push('/');
     }
     let embed = file.embed.unwrap_or(false) || embed_requested();
+    // Resolved once for the life of the page; a `'static` base makes the API client `Copy`.
+    let api_base: &'static str = Box::leak(api_base.into_boxed_str());
     Config { api_base, base_path, embed, load_error }
 }
 

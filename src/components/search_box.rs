@@ -67,7 +67,6 @@ pub fn SearchBox(
             suggestions.set(Vec::new());
             return;
         };
-        let api = api.clone();
         let handle = set_timeout_with_handle(
             move || {
                 wasm_bindgen_futures::spawn_local(async move {

@@ -23,14 +23,14 @@ pub fn AlertPage() -> impl IntoView {
 fn AlertView(id: String) -> impl IntoView {
     let api = use_api();
     let alert = {
-        let (api, id) = (api.clone(), id.clone());
+        let id = id.clone();
         LocalResource::new(move || {
-            let (api, id) = (api.clone(), id.clone());
+            let id = id.clone();
             async move { api.alert(&id).await }
         })
     };
     let ips = LocalResource::new(move || {
-        let (api, id) = (api.clone(), id.clone());
+        let id = id.clone();
         async move { api.alert_ips(&id).await }
     });
     set_title("Alert — ipscope");

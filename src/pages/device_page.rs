@@ -25,23 +25,23 @@ pub fn DevicePage() -> impl IntoView {
 fn Device(id: String) -> impl IntoView {
     let api = use_api();
     let machine = {
-        let (api, id) = (api.clone(), id.clone());
+        let id = id.clone();
         LocalResource::new(move || {
-            let (api, id) = (api.clone(), id.clone());
+            let id = id.clone();
             async move { api.machine(&id).await }
         })
     };
     let alerts = {
-        let (api, id) = (api.clone(), id.clone());
+        let id = id.clone();
         LocalResource::new(move || {
-            let (api, id) = (api.clone(), id.clone());
+            let id = id.clone();
             async move { api.machine_alerts(&id).await }
         })
     };
     let connections = {
         let id = id.clone();
         LocalResource::new(move || {
-            let (api, id) = (api.clone(), id.clone());
+            let id = id.clone();
             async move { api.machine_connections(&id).await }
         })
     };

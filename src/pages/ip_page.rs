@@ -59,31 +59,10 @@ fn IpInvestigation(
     set_title(&format!("{ip} — ipscope"));
     let api = use_api();
     let (period, period_problem) = use_period();
-    let profile = {
-        let api = api.clone();
-        LocalResource::new(move || {
-            let api = api.clone();
-            async move { api.ip_profile(ip).await }
-        })
-    };
-    let alerts = {
-        let api = api.clone();
-        LocalResource::new(move || {
-            let api = api.clone();
-            async move { api.ip_alerts(ip).await }
-        })
-    };
-    let devices = {
-        let api = api.clone();
-        LocalResource::new(move || {
-            let (api, period) = (api.clone(), period.get());
-            async move { api.ip_devices(ip, period).await }
-        })
-    };
-    let prevalence = LocalResource::new(move || {
-        let (api, period) = (api.clone(), period.get());
-        async move { api.ip_prevalence(ip, period).await }
-    });
+    let profile = LocalResource::new(move || api.ip_profile(ip));
+    let alerts = LocalResource::new(move || api.ip_alerts(ip));
+    let devices = LocalResource::new(move || api.ip_devices(ip, period.get()));
+    let prevalence = LocalResource::new(move || api.ip_prevalence(ip, period.get()));
     let describe = move || period.get().describe();
     let class = classify(ip);
     let export_name = format!("alerts-{}", ip.to_string().replace(':', "_"));

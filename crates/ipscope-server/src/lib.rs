@@ -16,6 +16,7 @@ use std::sync::Arc;
 use axum::http::{header, HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::rate_limit::{RateLimiter, RateLimits};
 
@@ -67,7 +68,8 @@ pub fn app(state: AppState) -> Router {
     let api = routes::api_router()
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::limit))
-        .layer(cors(&config.cors_origins));
+        .layer(cors(&config.cors_origins))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let router = Router::new().nest("/api", api);
     let router = match &config.dist {
         Some(dist) => {
@@ -76,12 +78,11 @@ pub fn app(state: AppState) -> Router {
         }
         None => router.fallback(web::app_not_built),
     };
-    let router = router.layer(axum::middleware::from_fn(web::security_headers));
-    match config.base_path.as_str() {
+    let router = match config.base_path.as_str() {
         "" => router,
-        // Inside, the headers see paths relative to the base (`/api/...`); outside, they cover the 404s.
-        base => Router::new().nest(base, router).layer(axum::middleware::from_fn(web::security_headers)),
-    }
+        base => Router::new().nest(base, router),
+    };
+    router.layer(axum::middleware::from_fn(web::security_headers))
 }
 
 /// Normalises a `--base-path`: `""` for the root, else `/a/b` (leading slash, no trailing slash, plain segments).

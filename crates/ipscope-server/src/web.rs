@@ -88,17 +88,14 @@ fn api_origin(config_json: &str) -> Option<String> {
     (matches!(scheme, "http" | "https") && valid_host).then(|| format!("{scheme}://{host}"))
 }
 
-/// Adds the headers every answer carries; API answers also get a CSP that allows nothing and are never cached.
+/// Adds the headers every answer carries; anything without a CSP of its own (all but the page) gets one that
+/// allows nothing.
 pub async fn security_headers(request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/") || request.uri().path() == "/api";
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
-    if is_api {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
