@@ -342,7 +342,10 @@ pub struct Machine {
     /// `Normal`, `Low`, `High`.
     #[serde(default)]
     pub device_value: Option<String>,
-    /// Device group.
+    /// Device group id.
+    #[serde(default)]
+    pub rbac_group_id: Option<i64>,
+    /// Device group: who may see the device, its connections and its alerts.
     #[serde(default)]
     pub rbac_group_name: Option<String>,
     /// `Onboarded`...
@@ -542,6 +545,18 @@ pub struct IpProfile {
     pub geo: GeoInfo,
     /// The databases the geolocation came from; empty when none is installed.
     pub sources: Vec<DataSource>,
+}
+
+/// Who a token stands for (`GET /api/me`, an extension): the app shows it as the signed-in analyst.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// The token's name, or the user or application name at the identity provider.
+    pub name: String,
+    /// Defender permission names the token carries.
+    pub permissions: Vec<String>,
+    /// The device groups whose devices the caller sees; `null` for every device.
+    pub device_groups: Option<Vec<String>>,
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ipscope_api::wire::{ErrorDetail, ErrorResponse};
@@ -18,9 +18,23 @@ pub enum AppError {
     /// A parameter is missing, unknown or out of range (400 `BadRequest`).
     #[error("{0}")]
     BadRequest(String),
-    /// The entity does not exist (404 `NotFound`).
+    /// No valid access token (401 `Unauthorized`, with `WWW-Authenticate: Bearer`).
+    #[error("{message}")]
+    Unauthenticated {
+        /// What is wrong and what to send.
+        message: String,
+        /// Whether a token was given (then it is `error="invalid_token"`).
+        token_given: bool,
+    },
+    /// The token lacks the endpoint's permission (403 `Forbidden`).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The entity does not exist, or the caller may not see it (404 `NotFound`).
     #[error("{0}")]
     NotFound(String),
+    /// Something the server depends on is down, e.g. the identity provider (503, details logged only).
+    #[error("{0}")]
+    Unavailable(String),
     /// The store failed (500, details logged only).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -31,7 +45,10 @@ impl AppError {
         match self {
             AppError::InvalidIp(_) => (StatusCode::BAD_REQUEST, "InvalidIpAddress"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            AppError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
+            AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
             AppError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
         }
     }
@@ -61,8 +78,25 @@ impl IntoResponse for AppError {
                 tracing::error!("store failure: {e}");
                 "The server could not read its database; try again, and see the server log if it persists.".to_string()
             }
+            AppError::Unavailable(e) => {
+                tracing::error!("{e}");
+                "The server cannot check access tokens right now; try again, and see the server log if it persists."
+                    .to_string()
+            }
             other => other.to_string(),
         };
-        error_response(status, code, message)
+        let mut response = error_response(status, code, message.clone());
+        if let AppError::Unauthenticated { token_given, .. } = &self {
+            let challenge = if *token_given {
+                let description: String =
+                    message.chars().filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"').collect();
+                format!("Bearer realm=\"ipscope\", error=\"invalid_token\", error_description=\"{description}\"")
+            } else {
+                "Bearer realm=\"ipscope\"".to_string()
+            };
+            let value = HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
     }
 }

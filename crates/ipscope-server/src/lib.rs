@@ -1,8 +1,11 @@
 //! ipscope's server: `app(state)` builds the router that serves the app's files and the `/api` JSON API.
 
+pub mod audit;
+pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod geo;
+pub mod host;
 pub mod import;
 pub mod rate_limit;
 mod routes;
@@ -18,9 +21,11 @@ use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::rate_limit::{RateLimiter, RateLimits};
-
+use crate::audit::{AuditSink, Auditor};
+use crate::auth::{AuthConfig, Authenticator};
 use crate::geo::GeoDb;
+use crate::host::AllowedHosts;
+use crate::rate_limit::{RateLimiter, RateLimits};
 use crate::store::Store;
 
 /// How the server is set up; fixed at start-up.
@@ -34,8 +39,14 @@ pub struct ServerConfig {
     pub frame_ancestors: Vec<String>,
     /// Origins of apps on other sites allowed to call the API (CORS), exactly as given.
     pub cors_origins: Vec<String>,
-    /// Per-client request limits on the API.
+    /// Per-client and per-caller request limits on the API.
     pub rate_limits: RateLimits,
+    /// How callers authenticate (ipscope's tokens always; OpenID Connect if configured; or `--no-auth`).
+    pub auth: AuthConfig,
+    /// Host names served besides the loopback ones (`--allowed-host`).
+    pub allowed_hosts: Vec<String>,
+    /// Where the audit of authenticated requests goes.
+    pub audit: AuditSink,
 }
 
 /// What every handler can reach.
@@ -47,12 +58,18 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Geolocation data.
     pub geo: Arc<GeoDb>,
+    /// Checks bearer tokens.
+    pub auth: Arc<Authenticator>,
+    /// Records who looked up what.
+    pub auditor: Arc<Auditor>,
 }
 
 impl AppState {
     /// State for `store` and `config`, without geolocation data.
     pub fn new(store: Arc<Store>, config: ServerConfig) -> AppState {
-        AppState { store, config: Arc::new(config), geo: Arc::new(GeoDb::empty()) }
+        let auth = Authenticator::new(&config.auth);
+        let auditor = Auditor::new(Arc::clone(&store), config.audit.clone());
+        AppState { store, config: Arc::new(config), geo: Arc::new(GeoDb::empty()), auth, auditor }
     }
 
     /// The same state with `geo` as the geolocation data.
@@ -63,18 +80,27 @@ impl AppState {
 
 /// The whole server: `/api/...` and, for every other path, the app.
 pub fn app(state: AppState) -> Router {
+    use axum::middleware::from_fn_with_state;
     let config = Arc::clone(&state.config);
     let limiter = RateLimiter::new(config.rate_limits.clone());
-    let api = routes::api_router()
-        .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::limit))
+    // Route layers run outermost last-added: authenticate, then audit, then the per-caller limit.
+    let mut protected = routes::protected_router();
+    if !config.auth.disabled {
+        protected = protected.route_layer(from_fn_with_state(Arc::clone(&limiter), rate_limit::limit_caller));
+    }
+    let protected = protected
+        .route_layer(from_fn_with_state(Arc::clone(&state.auditor), audit::audit))
+        .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
+    let api = routes::api_router(protected)
+        .with_state(state.clone())
+        .layer(from_fn_with_state(limiter, rate_limit::limit))
         .layer(cors(&config.cors_origins))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let router = Router::new().nest("/api", api);
     let router = match &config.dist {
         Some(dist) => {
-            let web = web::WebConfig::new(dist.clone(), &config.base_path, &config.frame_ancestors);
-            router.fallback_service(web::app_files(web))
+            let web = web::WebConfig::new(dist.clone(), &config.base_path, &config.frame_ancestors, &state.auth);
+            web::app_router(router, web)
         }
         None => router.fallback(web::app_not_built),
     };
@@ -82,7 +108,9 @@ pub fn app(state: AppState) -> Router {
         "" => router,
         base => Router::new().nest(base, router),
     };
-    router.layer(axum::middleware::from_fn(web::security_headers))
+    router
+        .layer(from_fn_with_state(AllowedHosts::new(&config.allowed_hosts), host::check))
+        .layer(axum::middleware::from_fn(web::security_headers))
 }
 
 /// Normalises a `--base-path`: `""` for the root, else `/a/b` (leading slash, no trailing slash, plain segments).

@@ -1,4 +1,4 @@
-//! The `ipscope-server` command: `serve`, `demo` and `import`.
+//! The `ipscope-server` command: `serve`, `demo`, `import`, `synth`, `token` and `audit`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -6,6 +6,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use ipscope_server::audit::{self, AuditSink};
+use ipscope_server::auth::oidc::{AppSignIn, ClaimMapping, OidcConfig};
+use ipscope_server::auth::{tokens, AuthConfig};
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{self, ImportFiles};
 use ipscope_server::rate_limit::RateLimits;
@@ -20,6 +23,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up: the size of the `serve` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the app and the API.
@@ -57,6 +62,48 @@ enum Command {
         /// Folder with the ip-location-db npm packages (`dbip-city-mmdb/`, `asn/`); without it geo data is "not available".
         #[arg(long)]
         geo_dir: Option<PathBuf>,
+        /// A host name (or address) the server answers to besides the loopback ones (repeatable), e.g. ipscope.soc.example.
+        #[arg(long = "allowed-host")]
+        allowed_hosts: Vec<String>,
+        /// Accept OpenID Connect access tokens of this issuer (its `iss`), besides ipscope's own tokens.
+        #[arg(long, requires = "oidc_audience")]
+        oidc_issuer: Option<String>,
+        /// The audience (`aud`) those tokens must name: ipscope's API at the identity provider.
+        #[arg(long, requires = "oidc_issuer")]
+        oidc_audience: Option<String>,
+        /// JSON file mapping the identity provider's groups to device groups, and naming the claims to read.
+        #[arg(long, requires = "oidc_issuer")]
+        oidc_groups: Option<PathBuf>,
+        /// The app's client id at the identity provider: the app then signs analysts in there (code flow with PKCE).
+        #[arg(long, requires = "oidc_issuer")]
+        oidc_client_id: Option<String>,
+        /// Scopes the app asks for when signing in.
+        #[arg(long, default_value = "openid profile", requires = "oidc_client_id")]
+        oidc_scope: String,
+        /// Append the audit to this JSON-lines file instead of the database.
+        #[arg(long)]
+        audit_log: Option<PathBuf>,
+        /// Turn authentication off: only behind a reverse proxy that authenticates (requires --trusted-proxy unless
+        /// the address is loopback).
+        #[arg(long)]
+        no_auth: bool,
+    },
+    /// Create, list and revoke ipscope's own access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the audit: who looked up what.
+    Audit {
+        /// The database file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Read this JSON-lines file (as written by `serve --audit-log`) instead of the database.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// How far back, e.g. 7d, 24h or 30m.
+        #[arg(long, default_value = "7d")]
+        since: String,
     },
     /// Fill a database with the deterministic demo organization.
     Demo {
@@ -97,6 +144,110 @@ fn open(db: &std::path::Path) -> anyhow::Result<Arc<Store>> {
     Store::open(db).with_context(|| format!("cannot open the database {}", db.display()))
 }
 
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (alone, on standard output; it is not shown again).
+    Create {
+        /// The database file.
+        #[arg(long)]
+        db: PathBuf,
+        /// A name for the token, shown in the audit.
+        #[arg(long)]
+        name: String,
+        /// A Defender permission (repeatable): Ip.Read.All, Alert.Read.All, Machine.Read.All...
+        #[arg(long = "permission", required = true)]
+        permissions: Vec<String>,
+        /// Limit the token to the devices of this device group (repeatable); without it, every device.
+        #[arg(long = "device-group")]
+        device_groups: Vec<String>,
+        /// Lifetime, e.g. 90d, 12h or 30m; without it, until revoked.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List the tokens (never their secrets).
+    List {
+        /// The database file.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Revoke a token by name; it stops working on the next request.
+    Revoke {
+        /// The database file.
+        #[arg(long)]
+        db: PathBuf,
+        /// The token's name.
+        name: String,
+    },
+}
+
+/// Opens an existing database (for commands that only make sense on one).
+fn open_existing(db: &std::path::Path) -> anyhow::Result<Arc<Store>> {
+    if !db.is_file() {
+        anyhow::bail!("no database at {}; create one with `ipscope-server import` or `demo`", db.display());
+    }
+    open(db)
+}
+
+fn time_text(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "-".into(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+fn token_command(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { db, name, permissions, device_groups, expires } => {
+            let store = open_existing(&db)?;
+            let now = Utc::now();
+            let expires = expires
+                .map(|e| tokens::parse_lifetime(&e).map(|d| now + d))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--expires: {e}"))?;
+            let new = tokens::NewToken {
+                name,
+                permissions,
+                device_groups: (!device_groups.is_empty()).then_some(device_groups),
+                expires,
+            };
+            let token = store
+                .call_blocking(|c| Ok(tokens::create(c, &new, now)))?
+                .map_err(|e| anyhow::anyhow!("cannot create the token: {e}"))?;
+            eprintln!(
+                "token '{}' created{}; it is shown once, below:",
+                new.name.trim(),
+                expires.map(|e| format!(", expires {}", time_text(Some(e)))).unwrap_or_default()
+            );
+            println!("{token}");
+        }
+        TokenCommand::List { db } => {
+            let store = open_existing(&db)?;
+            let list = store.call_blocking(|c| tokens::list(c))?;
+            if list.is_empty() {
+                eprintln!("no tokens; create one with `ipscope-server token create`");
+            }
+            println!("NAME\tPERMISSIONS\tDEVICE GROUPS\tCREATED\tEXPIRES\tLAST USED\tREVOKED");
+            for t in list {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.name,
+                    t.permissions.join(","),
+                    t.device_groups.map_or_else(|| "(all)".to_string(), |g| g.join(",")),
+                    time_text(Some(t.created)),
+                    time_text(t.expires),
+                    time_text(t.last_used),
+                    time_text(t.revoked),
+                );
+            }
+        }
+        TokenCommand::Revoke { db, name } => {
+            let store = open_existing(&db)?;
+            if !store.call_blocking(|c| tokens::revoke(c, &name, Utc::now()))? {
+                anyhow::bail!("no token named '{name}' is in force (`ipscope-server token list` shows them)");
+            }
+            eprintln!("token '{name}' revoked");
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -118,7 +269,46 @@ async fn main() -> anyhow::Result<()> {
             rate_limit_loopback,
             trusted_proxies,
             geo_dir,
+            allowed_hosts,
+            oidc_issuer,
+            oidc_audience,
+            oidc_groups,
+            oidc_client_id,
+            oidc_scope,
+            audit_log,
+            no_auth,
         } => {
+            let listen: Option<std::net::SocketAddr> = addr.parse().ok();
+            let loopback = listen.is_some_and(|a| a.ip().is_loopback()) || addr.starts_with("localhost:");
+            if no_auth {
+                if !loopback && trusted_proxies.is_empty() {
+                    anyhow::bail!(
+                        "--no-auth on {addr} would let anyone on the network read everything; use it only behind an \
+                         authenticating reverse proxy named with --trusted-proxy, or listen on loopback"
+                    );
+                }
+                tracing::warn!("authentication is OFF (--no-auth): every request reads everything");
+            }
+            let oidc = match (oidc_issuer, oidc_audience) {
+                (Some(issuer), Some(audience)) => {
+                    let claims = match &oidc_groups {
+                        Some(path) => ClaimMapping::load(path).map_err(anyhow::Error::msg)?,
+                        None => ClaimMapping::default(),
+                    };
+                    let app = oidc_client_id.map(|client_id| AppSignIn { client_id, scope: oidc_scope });
+                    Some(OidcConfig { issuer, audience, claims, app })
+                }
+                _ => None,
+            };
+            let mut allowed_hosts = allowed_hosts;
+            if let Some(ip) = listen.map(|a| a.ip()).filter(|ip| !ip.is_unspecified()) {
+                allowed_hosts.push(ip.to_string());
+            } else if listen.is_some_and(|a| a.ip().is_unspecified()) && allowed_hosts.is_empty() {
+                tracing::warn!(
+                    "listening on every interface: only requests naming a loopback host are answered until you \
+                     name this server's host names with --allowed-host"
+                );
+            }
             let store = open(&db)?;
             let geo = match geo_dir {
                 Some(dir) => {
@@ -142,10 +332,44 @@ async fn main() -> anyhow::Result<()> {
                 trusted_proxies,
             };
             let base_path = ipscope_server::normalize_base_path(&base_path).map_err(anyhow::Error::msg)?;
-            let config =
-                ServerConfig { dist, base_path: base_path.clone(), frame_ancestors, cors_origins, rate_limits };
+            let config = ServerConfig {
+                dist,
+                base_path: base_path.clone(),
+                frame_ancestors,
+                cors_origins,
+                rate_limits,
+                auth: AuthConfig { disabled: no_auth, oidc },
+                allowed_hosts,
+                audit: audit_log.map_or(AuditSink::Database, AuditSink::File),
+            };
+            let state = AppState::new(store, config).with_geo(geo);
+            if let Some(oidc) = state.auth.oidc() {
+                match oidc.refresh().await {
+                    Ok(n) => tracing::info!("OpenID Connect: {n} signing key(s) of {}", oidc.config().issuer),
+                    Err(e) => tracing::warn!("OpenID Connect: {e}; tokens are refused until it answers"),
+                }
+            }
             println!("ipscope is serving on http://{}{base_path}/", listener.local_addr()?);
-            ipscope_server::serve(listener, AppState::new(store, config).with_geo(geo)).await?;
+            ipscope_server::serve(listener, state).await?;
+        }
+        Command::Token { command } => token_command(command)?,
+        Command::Audit { db, file, since } => {
+            let since = tokens::parse_lifetime(&since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+            let store = open_existing(&db)?;
+            let sink = file.map_or(AuditSink::Database, AuditSink::File);
+            let records = audit::read(&store, &sink, Utc::now() - since)?;
+            for r in &records {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}{}",
+                    time_text(Some(r.time)),
+                    r.caller,
+                    r.status,
+                    r.endpoint,
+                    r.target.as_deref().unwrap_or("-"),
+                    r.query.as_deref().map(|q| format!("\t?{q}")).unwrap_or_default()
+                );
+            }
+            eprintln!("{} request(s) in the audit since {}", records.len(), time_text(Some(Utc::now() - since)));
         }
         Command::Demo { db, now } => {
             let store = open(&db)?;

@@ -1,4 +1,5 @@
-//! Per-client request limits on the API, per minute and per hour, answered with `429` and `Retry-After`.
+//! Request limits on the API, per minute and per hour, answered with `429` and `Retry-After`: per client address
+//! before authentication, and per caller (token or identity) after it, as Defender counts per application.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::auth::Caller;
 use crate::error::error_response;
 
 /// The limits; `None` turns one off.
@@ -54,10 +56,19 @@ impl Window {
     }
 }
 
+/// What a request counts against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ClientKey {
+    /// A client address (`None` when the connection's peer is unknown).
+    Address(Option<IpAddr>),
+    /// An authenticated caller.
+    Caller(String),
+}
+
 /// The clients' windows.
 pub struct RateLimiter {
     limits: RateLimits,
-    clients: Mutex<HashMap<Option<IpAddr>, (Window, Window)>>,
+    clients: Mutex<HashMap<ClientKey, (Window, Window)>>,
 }
 
 /// Clients remembered before idle ones are forgotten.
@@ -69,11 +80,13 @@ impl RateLimiter {
         Arc::new(RateLimiter { limits, clients: Mutex::new(HashMap::new()) })
     }
 
+    /// Whether requests from `peer` are exempt (loopback, unless limited too).
+    fn exempt(&self, peer: Option<IpAddr>) -> bool {
+        peer.is_some_and(|ip| ip.is_loopback()) && !self.limits.limit_loopback
+    }
+
     /// Counts a request from `client`; `Err(retry after, in seconds)` when over a limit.
-    fn check(&self, client: Option<IpAddr>, now: Instant) -> Result<(), u64> {
-        if client.is_some_and(|ip| ip.is_loopback()) && !self.limits.limit_loopback {
-            return Ok(());
-        }
+    fn check(&self, client: ClientKey, now: Instant) -> Result<(), u64> {
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         if clients.len() >= MAX_CLIENTS {
             clients.retain(|_, (_, hour)| now.duration_since(hour.start) < Duration::from_secs(3600));
@@ -112,22 +125,46 @@ fn client_of(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAdd
     Some(peer)
 }
 
-/// The middleware: counts every API request by the client's address.
+fn too_many(retry_after: u64, who: &str) -> Response {
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        format!("Too many requests from this {who}; try again in {retry_after} seconds."),
+    );
+    response.headers_mut().insert("retry-after", HeaderValue::from(retry_after));
+    response
+}
+
+fn peer_of(request: &Request) -> Option<IpAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical())
+}
+
+/// The middleware before authentication: counts every API request by the client's address.
 pub async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    let peer = peer_of(&request);
+    if limiter.exempt(peer) {
+        return next.run(request).await;
+    }
     let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let client = client_of(peer, forwarded, &limiter.limits.trusted_proxies);
-    match limiter.check(client, Instant::now()) {
+    match limiter.check(ClientKey::Address(client), Instant::now()) {
         Ok(()) => next.run(request).await,
-        Err(retry_after) => {
-            let mut response = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequests",
-                format!("Too many requests from this client; try again in {retry_after} seconds."),
-            );
-            response.headers_mut().insert("retry-after", HeaderValue::from(retry_after));
-            response
+        Err(retry_after) => too_many(retry_after, "client"),
+    }
+}
+
+/// The middleware after authentication: counts every API request by the caller (its token, or its name at the
+/// identity provider), wherever it comes from.
+pub async fn limit_caller(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
+    let key = match request.extensions().get::<Caller>() {
+        Some(caller) if !limiter.exempt(peer_of(&request)) => {
+            ClientKey::Caller(caller.token_id.clone().unwrap_or_else(|| format!("oidc:{}", caller.name)))
         }
+        _ => return next.run(request).await,
+    };
+    match limiter.check(key, Instant::now()) {
+        Ok(()) => next.run(request).await,
+        Err(retry_after) => too_many(retry_after, "caller"),
     }
 }
 
@@ -156,14 +193,17 @@ mod tests {
         let limits = RateLimits { per_minute: Some(2), per_hour: Some(3), ..RateLimits::default() };
         let limiter = RateLimiter::new(limits);
         let t0 = Instant::now();
-        let client = Some("198.51.100.7".parse().unwrap());
-        assert_eq!(limiter.check(client, t0), Ok(()));
-        assert_eq!(limiter.check(client, t0 + Duration::from_secs(1)), Ok(()));
-        assert_eq!(limiter.check(client, t0 + Duration::from_secs(20)), Err(40));
-        assert_eq!(limiter.check(Some("198.51.100.8".parse().unwrap()), t0), Ok(()), "other clients are separate");
-        assert_eq!(limiter.check(client, t0 + Duration::from_secs(61)), Ok(()), "a new minute");
+        let client = ClientKey::Address(Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(limiter.check(client.clone(), t0), Ok(()));
+        assert_eq!(limiter.check(client.clone(), t0 + Duration::from_secs(1)), Ok(()));
+        assert_eq!(limiter.check(client.clone(), t0 + Duration::from_secs(20)), Err(40));
+        let other = ClientKey::Address(Some("198.51.100.8".parse().unwrap()));
+        assert_eq!(limiter.check(other, t0), Ok(()), "other clients are separate");
+        assert_eq!(limiter.check(ClientKey::Caller("t1".into()), t0), Ok(()), "callers are counted apart");
+        assert_eq!(limiter.check(client.clone(), t0 + Duration::from_secs(61)), Ok(()), "a new minute");
         let over_hour = limiter.check(client, t0 + Duration::from_secs(62));
         assert_eq!(over_hour, Err(3600 - 62), "the hourly limit of 3 is reached");
-        assert_eq!(limiter.check(Some("127.0.0.1".parse().unwrap()), t0), Ok(()));
+        assert!(limiter.exempt(Some("127.0.0.1".parse().unwrap())));
+        assert!(!limiter.exempt(Some("198.51.100.7".parse().unwrap())));
     }
 }

@@ -8,40 +8,58 @@ use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
+use axum::routing::get;
 use base64::Engine;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use tower_http::services::ServeDir;
 
-/// Header values derived from the configuration.
+use crate::auth::Authenticator;
+
+/// Header values and the app's sign-in settings, derived from the configuration.
 #[derive(Clone)]
 pub struct WebConfig {
     dist: PathBuf,
     base_path: String,
     frame_ancestors: String,
     deny_framing: bool,
+    /// The `auth` block the app's `config.json` gets unless the deployed file has its own.
+    auth: serde_json::Value,
+    /// The identity provider's origin, which the page signs in with.
+    identity_origin: Option<String>,
 }
 
 impl WebConfig {
     /// The app in `dist`, served under `base_path` (`""` or `/tools/ipscope`), embeddable by `frame_ancestors`
-    /// (exact origins; none means no framing).
-    pub fn new(dist: PathBuf, base_path: &str, frame_ancestors: &[String]) -> WebConfig {
+    /// (exact origins; none means no framing), signing in as `auth` expects.
+    pub fn new(dist: PathBuf, base_path: &str, frame_ancestors: &[String], auth: &Authenticator) -> WebConfig {
+        let sign_in = auth.oidc().and_then(|o| o.config().app.clone().map(|app| (o.config().issuer.clone(), app)));
+        let auth_block = match (&sign_in, auth.disabled()) {
+            (_, true) => json!({"type": "none"}),
+            (Some((issuer, app)), false) => {
+                json!({"type": "oidc", "issuer": issuer, "clientId": app.client_id, "scope": app.scope})
+            }
+            (None, false) => json!({"type": "token"}),
+        };
         WebConfig {
             dist,
             base_path: base_path.to_string(),
             frame_ancestors: if frame_ancestors.is_empty() { "'none'".into() } else { frame_ancestors.join(" ") },
             deny_framing: frame_ancestors.is_empty(),
+            auth: auth_block,
+            identity_origin: sign_in.and_then(|(issuer, _)| origin_of(&issuer)),
         }
     }
 
     /// The page's CSP: trunk's loader is an inline module script, allowed exactly by its hash, not 'unsafe-inline'.
     fn page_csp(&self, index_html: &str, api_origin: Option<&str>) -> String {
         let hashes: String = inline_script_hashes(index_html).iter().map(|h| format!(" 'sha256-{h}'")).collect();
+        let connect: String =
+            [api_origin, self.identity_origin.as_deref()].into_iter().flatten().map(|o| format!(" {o}")).collect();
         format!(
             "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
-             img-src 'self' data:; connect-src 'self'{}; manifest-src 'self'; base-uri 'self'; form-action 'self'; \
-             frame-ancestors {}",
-            api_origin.map(|o| format!(" {o}")).unwrap_or_default(),
+             img-src 'self' data:; connect-src 'self'{connect}; manifest-src 'self'; base-uri 'self'; \
+             form-action 'self'; frame-ancestors {}",
             self.frame_ancestors
         )
     }
@@ -81,8 +99,12 @@ fn with_base_href(html: &str, href: &str) -> String {
 /// The origin of `apiBaseUrl` in the app's `config.json` when it points at another server, so the page may call it.
 fn api_origin(config_json: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(config_json).ok()?;
-    let url = value["apiBaseUrl"].as_str()?.trim();
-    let (scheme, rest) = url.split_once("://")?;
+    origin_of(value["apiBaseUrl"].as_str()?)
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL with a plain host; `None` for anything else.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
     let host = rest.split('/').next()?;
     let valid_host = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
     (matches!(scheme, "http" | "https") && valid_host).then(|| format!("{scheme}://{host}"))
@@ -105,10 +127,28 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// The app's files; every other path (a client route such as `/ips/1.2.3.4`) gets `index.html`.
-pub fn app_files(config: WebConfig) -> ServeDir<MethodRouter> {
-    let index = get(index_html).with_state(Arc::new(config.clone()));
-    ServeDir::new(&config.dist).append_index_html_on_directories(false).fallback(index)
+/// `router` with the app: `config.json` (with the server's sign-in settings), the app's files, and `index.html` for
+/// every other path (a client route such as `/ips/1.2.3.4`).
+pub fn app_router(router: axum::Router, config: WebConfig) -> axum::Router {
+    let config = Arc::new(config);
+    let index = get(index_html).with_state(Arc::clone(&config));
+    let files = ServeDir::new(&config.dist).append_index_html_on_directories(false).fallback(index);
+    router.route("/config.json", get(config_json).with_state(config)).fallback_service(files)
+}
+
+/// The deployed `config.json` with the `auth` block the server's options imply, unless the file sets its own.
+async fn config_json(State(config): State<Arc<WebConfig>>) -> Response {
+    let text = tokio::fs::read_to_string(config.dist.join("config.json")).await.unwrap_or_else(|_| "{}".into());
+    let body = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(mut file)) => {
+            file.entry("auth").or_insert_with(|| config.auth.clone());
+            serde_json::Value::Object(file).to_string()
+        }
+        _ => text, // not an object: served as it is, so the app reports what is wrong with it
+    };
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// `index.html`, read on each request so a rebuilt app is served with a matching CSP.

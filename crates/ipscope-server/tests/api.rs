@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use ipscope_server::auth::tokens::{self, NewToken};
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{import, ImportError, ImportFiles, ImportSummary};
 use ipscope_server::rate_limit::RateLimits;
@@ -56,13 +57,36 @@ struct TestApp {
     dir: ScratchDir,
     store: Arc<Store>,
     geo_dir: Option<PathBuf>,
+    /// A token with every permission and no device-group limit.
+    token: String,
+}
+
+/// An ipscope token with every permission, seeing every device.
+fn admin_token(store: &Store) -> String {
+    admin_token_named(store, "test-admin")
+}
+
+fn admin_token_named(store: &Store, name: &str) -> String {
+    let new = NewToken {
+        name: name.into(),
+        permissions: vec!["Ip.Read.All".into(), "Alert.Read.All".into(), "Machine.Read.All".into()],
+        device_groups: None,
+        expires: None,
+    };
+    store.call_blocking(|c| Ok(tokens::create(c, &new, chrono::Utc::now()).unwrap())).unwrap()
+}
+
+/// `GET uri` with `token`.
+fn get_with(uri: &str, token: &str) -> Request<Body> {
+    Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
 }
 
 impl TestApp {
     fn empty() -> TestApp {
         let dir = ScratchDir::new();
         let store = Store::open(&dir.0.join("test.db")).unwrap();
-        TestApp { dir, store, geo_dir: None }
+        let token = admin_token(&store);
+        TestApp { dir, store, geo_dir: None, token }
     }
 
     /// Uses the small geolocation databases in `tests/fixtures/geo`, shaped like the npm packages.
@@ -87,7 +111,7 @@ impl TestApp {
 
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
         let state = AppState::new(Arc::clone(&self.store), ServerConfig::default()).with_geo(self.geo());
-        let response = app(state).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+        let response = app(state).oneshot(get_with(uri, &self.token)).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let json =
@@ -473,8 +497,8 @@ async fn too_many_requests_get_429_with_retry_after() {
         ..Default::default()
     };
     let router = app(AppState::new(Arc::clone(&t.store), config));
-    let call = |router: axum::Router| async move {
-        router.oneshot(Request::get("/api/ips/203.0.113.66/alerts").body(Body::empty()).unwrap()).await.unwrap()
+    let call = |router: axum::Router| async {
+        router.oneshot(get_with("/api/ips/203.0.113.66/alerts", &t.token)).await.unwrap()
     };
     for _ in 0..3 {
         assert_eq!(call(router.clone()).await.status(), StatusCode::OK);
@@ -493,7 +517,9 @@ async fn cors_allows_exactly_the_configured_origins() {
     let config = ServerConfig { cors_origins: vec!["https://soc.example.com".into()], ..Default::default() };
     let router = app(AppState::new(Arc::clone(&t.store), config));
     let from = |origin: &'static str| {
-        Request::get("/api/ips/203.0.113.66/alerts").header("origin", origin).body(Body::empty()).unwrap()
+        let mut request = get_with("/api/ips/203.0.113.66/alerts", &t.token);
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+        request
     };
     let allowed = router.clone().oneshot(from("https://soc.example.com")).await.unwrap();
     assert_eq!(allowed.headers()["access-control-allow-origin"], "https://soc.example.com");
@@ -561,8 +587,12 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     let limits =
         RateLimits { per_minute: Some(1), per_hour: None, limit_loopback: true, trusted_proxies: vec![proxy.ip()] };
     let router = app(AppState::new(Arc::clone(&t.store), ServerConfig { rate_limits: limits, ..Default::default() }));
+    // Each client with its own token, so that only the per-address limit is at work.
+    let second_token = admin_token_named(&t.store, "second-client");
     let call = |client: &'static str| {
+        let token = if client.ends_with(".1") { &t.token } else { &second_token };
         let request = Request::get("/api/ips/203.0.113.66/alerts")
+            .header("authorization", format!("Bearer {token}"))
             .header("x-forwarded-for", client)
             .extension(axum::extract::ConnectInfo(proxy))
             .body(Body::empty())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::{Duration, TimeZone, Utc};
 use ipscope_api::period::Period;
 use ipscope_server::demo;
-use ipscope_server::store::{investigation, Store};
+use ipscope_server::store::{investigation, Scope, Store};
 
 fn scratch_db(label: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
@@ -73,27 +73,46 @@ fn the_same_moment_gives_the_same_organization() {
         for (days, offset_h) in [(1, 5), (7, 13), (30, 0), (90, 7)] {
             let to = now - Duration::hours(offset_h);
             let period = Period { from: to - Duration::days(days), to };
-            let api = store_a.call_blocking(|c| investigation::prevalence(c, ip.parse().unwrap(), period)).unwrap();
-            let (devices, connections): (i64, i64) = store_a
-                .call_blocking(|c| {
-                    Ok(c.query_row(
-                        "SELECT COUNT(DISTINCT device), COUNT(*) FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3",
-                        rusqlite::params![ip, period.from.timestamp_millis(), period.to.timestamp_millis()],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?)
-                })
-                .unwrap();
-            assert_eq!(
-                (api.organization_prevalence as i64, api.connections as i64),
-                (devices, connections),
-                "{ip} {days}d"
-            );
-            let series: u64 = api.days.iter().map(|d| d.connections).sum();
-            assert_eq!(series as i64, connections, "{ip} {days}d series");
+            for scope in [Scope::All, Scope::groups(["Finance", "IT"])] {
+                let api = store_a
+                    .call_blocking(|c| investigation::prevalence(c, ip.parse().unwrap(), period, &scope))
+                    .unwrap();
+                let groups = match &scope {
+                    Scope::All => None,
+                    Scope::Groups(g) => Some(serde_json::to_string(&g[..]).unwrap()),
+                };
+                let raw: (i64, i64, Option<i64>, Option<i64>) = store_a
+                    .call_blocking(|c| {
+                        Ok(c.query_row(
+                            "SELECT COUNT(DISTINCT e.device), COUNT(*), MIN(e.ts), MAX(e.ts)
+                             FROM events e JOIN devices d ON d.key = e.device
+                             WHERE e.remote_ip = ?1 AND e.ts >= ?2 AND e.ts < ?3
+                               AND (?4 IS NULL OR d.rbac_group IN (SELECT value FROM json_each(?4)))",
+                            rusqlite::params![ip, period.from.timestamp_millis(), period.to.timestamp_millis(), groups],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        )?)
+                    })
+                    .unwrap();
+                let seen = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_millis());
+                assert_eq!(
+                    (
+                        api.organization_prevalence as i64,
+                        api.connections as i64,
+                        seen(api.org_first_seen),
+                        seen(api.org_last_seen)
+                    ),
+                    raw,
+                    "{ip} {days}d {scope:?}"
+                );
+                let series: u64 = api.days.iter().map(|d| d.connections).sum();
+                assert_eq!(series as i64, raw.1, "{ip} {days}d series {scope:?}");
+            }
         }
     }
     let beacon = store_a
-        .call_blocking(|c| investigation::prevalence(c, demo::BEACON_IP.parse().unwrap(), Period::last_hours(720, now)))
+        .call_blocking(|c| {
+            investigation::prevalence(c, demo::BEACON_IP.parse().unwrap(), Period::last_hours(720, now), &Scope::All)
+        })
         .unwrap();
     assert_eq!(beacon.organization_prevalence, 5, "five devices beacon");
     remove(&a);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use ipscope_server::auth::tokens::{self, NewToken};
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{import, ImportFiles};
 use ipscope_server::store::Store;
@@ -83,10 +84,19 @@ async fn every_documented_path_answers_as_documented() {
     import(&store, &files, &mut |_| {}).unwrap();
     let state = AppState::new(Arc::clone(&store), ServerConfig::default()).with_geo(GeoDb::load(&fixture("geo")));
     let router = app(state);
+    let new = NewToken {
+        name: "openapi".into(),
+        permissions: vec!["Ip.Read.All".into(), "Alert.Read.All".into(), "Machine.Read.All".into()],
+        device_groups: None,
+        expires: None,
+    };
+    let token = store.call_blocking(|c| Ok(tokens::create(c, &new, chrono::Utc::now()).unwrap())).unwrap();
     let get = |uri: String| {
         let router = router.clone();
+        let request =
+            Request::get(&uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
         async move {
-            let response = router.oneshot(Request::get(&uri).body(Body::empty()).unwrap()).await.unwrap();
+            let response = router.oneshot(request).await.unwrap();
             let status = response.status();
             let bytes = response.into_body().collect().await.unwrap().to_bytes();
             (status, serde_json::from_slice::<Value>(&bytes).unwrap())
@@ -119,11 +129,20 @@ async fn every_documented_path_answers_as_documented() {
         let mut problems = Vec::new();
         check(&doc, schema, &body, path, &mut problems);
         assert!(problems.is_empty(), "{path}: {problems:#?}");
+        let security = &item["get"]["security"];
+        if path == "/api/openapi.json" {
+            assert_eq!(security, &serde_json::json!([]), "the document itself is public");
+        } else {
+            assert_eq!(security[0], serde_json::json!({"bearer": []}), "{path} documents its bearer token");
+            assert!(item["get"]["responses"]["401"].is_object(), "{path} documents its 401");
+            let permissions = item["get"]["x-permissions"].as_array().unwrap();
+            assert_eq!(permissions.is_empty(), path == "/api/me", "{path} names its permissions");
+        }
         let empty = body.get("value").and_then(Value::as_array).is_some_and(Vec::is_empty);
         assert!(!empty || path == "/api/ips/{ip}/profile", "{path} should return data with the fixtures: {body}");
         checked += 1;
     }
-    assert_eq!(checked, 12, "every route is documented and checked");
+    assert_eq!(checked, 13, "every route is documented and checked");
 
     // The documented error shapes.
     let error_schema = serde_json::json!({"$ref": "#/components/schemas/Error"});

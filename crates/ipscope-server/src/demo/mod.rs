@@ -360,6 +360,7 @@ fn make_devices(rng: &mut Rng, start: DateTime<Utc>, now: DateTime<Utc>) -> (Vec
             risk_score: Some(risk.to_string()),
             exposure_level: Some(rng.pick(&["Low", "Medium", "High"]).to_string()),
             device_value: Some(if name.starts_with("srv") { "High" } else { "Normal" }.to_string()),
+            rbac_group_id: Some(names::department_id(i)),
             rbac_group_name: Some(names::department(i).to_string()),
             onboarding_status: Some("Onboarded".to_string()),
             is_aad_joined: Some(os.starts_with("Windows")),

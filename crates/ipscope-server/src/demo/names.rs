@@ -8,6 +8,11 @@ pub fn department(i: usize) -> &'static str {
     DEPARTMENTS[i % DEPARTMENTS.len()]
 }
 
+/// The id of device `i`'s device group (`rbacGroupId`).
+pub fn department_id(i: usize) -> i64 {
+    (i % DEPARTMENTS.len()) as i64 + 1
+}
+
 /// Name, OS platform and version of device `i`; `noise` picks among equally likely platforms.
 pub fn device_name(i: usize, noise: u64) -> (String, &'static str, &'static str) {
     if i % 40 == 7 {

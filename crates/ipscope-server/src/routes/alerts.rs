@@ -5,6 +5,7 @@ use axum::Json;
 use ipscope_api::wire::{Alert, Collection, IpRef};
 
 use super::{path_id, query_params, QueryList, Segment};
+use crate::auth::{Caller, Permission};
 use crate::error::AppError;
 use crate::store::queries;
 use crate::AppState;
@@ -16,25 +17,31 @@ fn not_found(id: &str) -> AppError {
 /// `GET /alerts/{id}`: one alert with its evidence.
 pub async fn alert(
     State(state): State<AppState>,
+    caller: Caller,
     Segment(id): Segment,
     query: QueryList,
 ) -> Result<Json<Alert>, AppError> {
+    caller.require(Permission::AlertRead)?;
     path_id(&id, "alert")?;
     query_params(query, &[])?;
     let key = id.clone();
-    let alert = state.store.call(move |c| queries::alert(c, &key)).await?;
+    let alert = state.store.call(move |c| queries::alert(c, &key, &caller.scope)).await?;
     alert.map(Json).ok_or_else(|| not_found(&id))
 }
 
-/// `GET /alerts/{id}/ips`: the IPs the alert's evidence names; 404 for an unknown alert.
+/// `GET /alerts/{id}/ips`: the IPs the alert's evidence names; 404 for an unknown alert or one whose device the
+/// caller may not see.
 pub async fn ips(
     State(state): State<AppState>,
+    caller: Caller,
     Segment(id): Segment,
     query: QueryList,
 ) -> Result<Json<Collection<IpRef>>, AppError> {
+    caller.require(Permission::IpRead)?;
     path_id(&id, "alert")?;
     query_params(query, &[])?;
     let key = id.clone();
-    let ips = state.store.call(move |c| queries::alert_ips(c, &key)).await?.ok_or_else(|| not_found(&id))?;
+    let ips =
+        state.store.call(move |c| queries::alert_ips(c, &key, &caller.scope)).await?.ok_or_else(|| not_found(&id))?;
     Ok(Json(Collection::new("Ips", ips.into_iter().map(|id| IpRef { id }).collect())))
 }

@@ -7,6 +7,7 @@ use ipscope_api::period::Period;
 use ipscope_api::wire::{Alert, Collection, IpProfile, IpRef, IpStats, ObservedDevices, Prevalence, ODATA_METADATA};
 
 use super::{param, path_ip, period, query_params, top, QueryList, Segment};
+use crate::auth::{Caller, Permission};
 use crate::error::AppError;
 use crate::store::{investigation, queries};
 use crate::AppState;
@@ -17,7 +18,12 @@ pub const MAX_DEVICES: usize = 100;
 const MAX_SUGGESTIONS: usize = 50;
 
 /// `GET /ips?prefix=10.0&$top=10`: observed addresses starting with `prefix` (search suggestions).
-pub async fn suggestions(State(state): State<AppState>, query: QueryList) -> Result<Json<Collection<IpRef>>, AppError> {
+pub async fn suggestions(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryList,
+) -> Result<Json<Collection<IpRef>>, AppError> {
+    caller.require(Permission::IpRead)?;
     let params = query_params(query, &["prefix", "$top"])?;
     let n = top(&params, 10, MAX_SUGGESTIONS)?;
     let prefix = param(&params, "prefix").unwrap_or("").trim().to_ascii_lowercase();
@@ -29,32 +35,36 @@ pub async fn suggestions(State(state): State<AppState>, query: QueryList) -> Res
             "prefix must be the start of an IP address (digits, a-f, '.', ':'), 1 to 45 characters; got '{prefix}'."
         )));
     }
-    let ips = state.store.call(move |c| queries::ips_with_prefix(c, &prefix, n)).await?;
+    let ips = state.store.call(move |c| queries::ips_with_prefix(c, &prefix, n, &caller.scope)).await?;
     Ok(Json(Collection::new("Ips", ips.into_iter().map(|id| IpRef { id }).collect())))
 }
 
 /// `GET /ips/{ip}/alerts`: alerts whose evidence names the IP; empty for a valid unknown IP.
 pub async fn alerts(
     State(state): State<AppState>,
+    caller: Caller,
     Segment(ip): Segment,
     query: QueryList,
 ) -> Result<Json<Collection<Alert>>, AppError> {
+    caller.require(Permission::AlertRead)?;
     let ip = path_ip(&ip)?;
     query_params(query, &[])?;
-    let alerts = state.store.call(move |c| queries::alerts_for_ip(c, ip)).await?;
+    let alerts = state.store.call(move |c| queries::alerts_for_ip(c, ip, &caller.scope)).await?;
     Ok(Json(Collection::new("Alerts", alerts)))
 }
 
 /// `GET /ips/{ip}/stats?lookBackHours=N`: Defender's prevalence statistics.
 pub async fn stats(
     State(state): State<AppState>,
+    caller: Caller,
     Segment(ip): Segment,
     query: QueryList,
 ) -> Result<Json<IpStats>, AppError> {
+    caller.require(Permission::IpRead)?;
     let ip = path_ip(&ip)?;
     let params = query_params(query, &["lookBackHours"])?;
     let period = period(&params)?;
-    let p = state.store.call(move |c| investigation::prevalence(c, ip, period)).await?;
+    let p = state.store.call(move |c| investigation::prevalence(c, ip, period, &caller.scope)).await?;
     Ok(Json(IpStats {
         context: format!("{ODATA_METADATA}#microsoft.windowsDefenderATP.api.InOrgIPStats"),
         ip_address: p.ip_address,
@@ -69,34 +79,40 @@ const PERIOD_PARAMS: [&str; 3] = ["lookBackHours", "from", "to"];
 /// `GET /ips/{ip}/prevalence?from=..&to=..`: prevalence with a per-day series.
 pub async fn prevalence(
     State(state): State<AppState>,
+    caller: Caller,
     Segment(ip): Segment,
     query: QueryList,
 ) -> Result<Json<Prevalence>, AppError> {
+    caller.require(Permission::IpRead)?;
     let ip = path_ip(&ip)?;
     let params = query_params(query, &PERIOD_PARAMS)?;
     let period: Period = period(&params)?;
-    Ok(Json(state.store.call(move |c| investigation::prevalence(c, ip, period)).await?))
+    Ok(Json(state.store.call(move |c| investigation::prevalence(c, ip, period, &caller.scope)).await?))
 }
 
 /// `GET /ips/{ip}/devices?from=..&to=..&$top=100`: devices that connected, each with its last connection.
 pub async fn devices(
     State(state): State<AppState>,
+    caller: Caller,
     Segment(ip): Segment,
     query: QueryList,
 ) -> Result<Json<ObservedDevices>, AppError> {
+    caller.require(Permission::IpRead)?;
     let ip = path_ip(&ip)?;
     let params = query_params(query, &["lookBackHours", "from", "to", "$top"])?;
     let period = period(&params)?;
     let n = top(&params, MAX_DEVICES, MAX_DEVICES)?;
-    Ok(Json(state.store.call(move |c| investigation::observed_devices(c, ip, period, n)).await?))
+    Ok(Json(state.store.call(move |c| investigation::observed_devices(c, ip, period, n, &caller.scope)).await?))
 }
 
 /// `GET /ips/{ip}/profile`: address class, geolocation and ASN, and where they came from.
 pub async fn profile(
     State(state): State<AppState>,
+    caller: Caller,
     Segment(ip): Segment,
     query: QueryList,
 ) -> Result<Json<IpProfile>, AppError> {
+    caller.require(Permission::IpRead)?;
     let ip = path_ip(&ip)?;
     query_params(query, &[])?;
     Ok(Json(IpProfile {

@@ -14,13 +14,17 @@ use axum::Router;
 use chrono::Utc;
 use ipscope_api::period::{parse_period, Period};
 
+use ipscope_api::wire::Me;
+
+use crate::auth::Caller;
 use crate::error::{error_response, AppError};
+use crate::store::Scope;
 use crate::AppState;
 
-/// All API routes, with a JSON 404 for unknown paths.
-pub fn api_router() -> Router<AppState> {
+/// The routes that need a bearer token; each handler checks the permission it needs.
+pub fn protected_router() -> Router<AppState> {
     Router::new()
-        .route("/openapi.json", get(openapi))
+        .route("/me", get(me))
         .route("/ips", get(ips::suggestions))
         .route("/ips/{ip}/alerts", get(ips::alerts))
         .route("/ips/{ip}/stats", get(ips::stats))
@@ -32,13 +36,30 @@ pub fn api_router() -> Router<AppState> {
         .route("/machines/{id}", get(machines::machine))
         .route("/machines/{id}/alerts", get(machines::alerts))
         .route("/machines/{id}/connections", get(machines::connections))
-        .fallback(|| async {
-            error_response(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                "No API endpoint at this path; see the API documentation.".into(),
-            )
-        })
+}
+
+/// All API routes: the OpenAPI document (public) and `protected`, with a JSON 404 for unknown paths.
+pub fn api_router(protected: Router<AppState>) -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi)).merge(protected).fallback(|| async {
+        error_response(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "No API endpoint at this path; see the API documentation.".into(),
+        )
+    })
+}
+
+/// `GET /me`: who the token stands for, what it may do and which device groups it sees.
+async fn me(caller: Caller, query: QueryList) -> Result<axum::Json<Me>, AppError> {
+    query_params(query, &[])?;
+    Ok(axum::Json(Me {
+        name: caller.name,
+        permissions: caller.permissions,
+        device_groups: match caller.scope {
+            Scope::All => None,
+            Scope::Groups(groups) => Some(groups.to_vec()),
+        },
+    }))
 }
 
 /// The OpenAPI 3.0 document of this API.

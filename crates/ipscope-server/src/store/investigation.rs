@@ -9,18 +9,19 @@ use ipscope_api::wire::{DayCount, DeviceConnection, ObservedDevice, ObservedDevi
 use rusqlite::Connection;
 
 use super::queries::{self, millis, DAY_MS};
-use super::StoreError;
+use super::{Scope, StoreError};
 
 fn bounds(period: Period) -> (i64, i64) {
     (period.from.timestamp_millis(), period.to.timestamp_millis())
 }
 
-/// Devices, connections, first/last seen and the per-day series of `ip` in `period`.
-pub fn prevalence(conn: &Connection, ip: IpAddr, period: Period) -> Result<Prevalence, StoreError> {
+/// Devices, connections, first/last seen and the per-day series of `ip` in `period`, over the devices in `scope`.
+pub fn prevalence(conn: &Connection, ip: IpAddr, period: Period, scope: &Scope) -> Result<Prevalence, StoreError> {
     let key = ip.to_string();
     let (from, to) = bounds(period);
-    let rows = queries::device_days(conn, &key, from, to)?;
-    let (first, last) = queries::first_last_seen(conn, &key, from, to)?;
+    let rows = queries::device_days(conn, &key, from, to, scope)?;
+    let first = rows.iter().map(|r| r.first_ts).min();
+    let last = rows.iter().map(|r| r.last_ts).max();
 
     let mut devices: Vec<i64> = rows.iter().map(|r| r.device).collect();
     devices.sort_unstable();
@@ -53,17 +54,19 @@ fn day_date(day: i64) -> NaiveDate {
     (DateTime::<Utc>::UNIX_EPOCH + Duration::days(day)).date_naive()
 }
 
-/// The devices that connected to `ip` in `period`, most recent first, at most `top`, each with its last connection.
+/// The devices in `scope` that connected to `ip` in `period`, most recent first, at most `top`, each with its last
+/// connection.
 pub fn observed_devices(
     conn: &Connection,
     ip: IpAddr,
     period: Period,
     top: usize,
+    scope: &Scope,
 ) -> Result<ObservedDevices, StoreError> {
     let key = ip.to_string();
     let (from, to) = bounds(period);
     let mut per_device: HashMap<i64, (u64, i64)> = HashMap::new();
-    for r in queries::device_days(conn, &key, from, to)? {
+    for r in queries::device_days(conn, &key, from, to, scope)? {
         let e = per_device.entry(r.device).or_insert((0, i64::MIN));
         e.0 += r.n;
         e.1 = e.1.max(r.last_ts);

@@ -23,6 +23,38 @@ pub enum StoreError {
     Task(String),
 }
 
+/// Which devices a caller may see: everything, or what the devices of some device groups produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every device, alert and connection (an application token without group limits).
+    All,
+    /// Only devices in these groups (Defender's `rbacGroupName`), their connections and their alerts.
+    Groups(Arc<[String]>),
+}
+
+impl Scope {
+    /// Limited to `groups` (an empty list sees no device).
+    pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(groups: I) -> Scope {
+        Scope::Groups(groups.into_iter().map(Into::into).collect())
+    }
+
+    /// The groups as a JSON array for `json_each(?)`, or `None` for every device.
+    pub(crate) fn sql(&self) -> Option<String> {
+        match self {
+            Scope::All => None,
+            Scope::Groups(groups) => Some(serde_json::to_string(&groups[..]).expect("strings serialize")),
+        }
+    }
+
+    /// Whether a device or alert of `group` is visible.
+    pub fn allows(&self, group: Option<&str>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Groups(groups) => group.is_some_and(|g| groups.iter().any(|allowed| allowed == g)),
+        }
+    }
+}
+
 /// The database file, with a pool of read connections for request handlers.
 pub struct Store {
     path: PathBuf,

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use ipscope_api::wire::{Alert, Machine};
 use rusqlite::{params, Connection, OptionalExtension, Statement, Transaction};
 
-use super::StoreError;
+use super::{Scope, StoreError};
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| {
@@ -15,32 +15,45 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError
     })
 }
 
-fn alerts_from(stmt: &mut Statement<'_>, key: &str) -> Result<Vec<Alert>, StoreError> {
-    let rows = stmt.query_map([key], |row| row.get::<_, String>(0))?;
-    rows.map(|entity| from_json(&entity?)).collect()
+/// The alerts a statement selects (entity, device group), those in `scope` only.
+fn alerts_from(stmt: &mut Statement<'_>, key: &str, scope: &Scope) -> Result<Vec<Alert>, StoreError> {
+    let rows = stmt.query_map([key], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?)))?;
+    let mut alerts = Vec::new();
+    for row in rows {
+        let (entity, group) = row?;
+        if scope.allows(group.as_deref()) {
+            alerts.push(from_json(&entity)?);
+        }
+    }
+    Ok(alerts)
 }
 
-/// Alerts whose evidence names `ip`, newest first.
-pub fn alerts_for_ip(conn: &Connection, ip: IpAddr) -> Result<Vec<Alert>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.entity FROM alert_ips x JOIN alerts a ON a.id = x.alert_id
-         WHERE x.ip = ?1 ORDER BY a.alert_creation_time DESC, a.id",
-    )?;
-    alerts_from(&mut stmt, &ip.to_string())
+/// An alert's device group: its machine's, or the alert's own when the machine is unknown.
+const ALERT_GROUP: &str =
+    "COALESCE((SELECT d.rbac_group FROM devices d WHERE d.device_id = a.machine_id), a.rbac_group)";
+
+/// Alerts whose evidence names `ip`, newest first, those of devices in `scope` only.
+pub fn alerts_for_ip(conn: &Connection, ip: IpAddr, scope: &Scope) -> Result<Vec<Alert>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT a.entity, {ALERT_GROUP} FROM alert_ips x JOIN alerts a ON a.id = x.alert_id
+         WHERE x.ip = ?1 ORDER BY a.alert_creation_time DESC, a.id"
+    ))?;
+    alerts_from(&mut stmt, &ip.to_string(), scope)
 }
 
-/// One alert, if it exists.
-pub fn alert(conn: &Connection, id: &str) -> Result<Option<Alert>, StoreError> {
-    let entity: Option<String> =
-        conn.prepare_cached("SELECT entity FROM alerts WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
-    entity.map(|e| from_json(&e)).transpose()
+/// One alert, if it exists and its device is in `scope`.
+pub fn alert(conn: &Connection, id: &str, scope: &Scope) -> Result<Option<Alert>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT a.entity, {ALERT_GROUP} FROM alerts a WHERE a.id = ?1"))?;
+    Ok(alerts_from(&mut stmt, id, scope)?.pop())
 }
 
-/// The IPs named in an alert's evidence, or `None` when the alert does not exist.
-pub fn alert_ips(conn: &Connection, id: &str) -> Result<Option<Vec<String>>, StoreError> {
-    let exists: Option<i64> =
-        conn.prepare_cached("SELECT 1 FROM alerts WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
-    if exists.is_none() {
+/// The IPs named in an alert's evidence, or `None` when the alert does not exist or is outside `scope`.
+pub fn alert_ips(conn: &Connection, id: &str, scope: &Scope) -> Result<Option<Vec<String>>, StoreError> {
+    let group: Option<Option<String>> = conn
+        .prepare_cached(&format!("SELECT {ALERT_GROUP} FROM alerts a WHERE a.id = ?1"))?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if !group.is_some_and(|g| scope.allows(g.as_deref())) {
         return Ok(None);
     }
     let mut stmt = conn.prepare_cached("SELECT ip FROM alert_ips WHERE alert_id = ?1 ORDER BY ip")?;
@@ -48,20 +61,24 @@ pub fn alert_ips(conn: &Connection, id: &str) -> Result<Option<Vec<String>>, Sto
     Ok(Some(ips))
 }
 
-/// A machine by id or by name. A device only known from network events gets a minimal entity.
-pub fn machine(conn: &Connection, id_or_name: &str) -> Result<Option<Machine>, StoreError> {
+/// A machine by id or by name, if its device group is in `scope`. A device only known from network events gets a
+/// minimal entity (and has no group).
+pub fn machine(conn: &Connection, id_or_name: &str, scope: &Scope) -> Result<Option<Machine>, StoreError> {
     let entity: Option<String> = conn
         .prepare_cached("SELECT entity FROM machines WHERE id = ?1 OR computer_dns_name = ?1 COLLATE NOCASE LIMIT 1")?
         .query_row([id_or_name], |r| r.get(0))
         .optional()?;
     if let Some(entity) = entity {
-        return from_json(&entity).map(Some);
+        let machine: Machine = from_json(&entity)?;
+        return Ok(scope.allows(machine.rbac_group_name.as_deref()).then_some(machine));
     }
-    let device: Option<(String, String)> = conn
-        .prepare_cached("SELECT device_id, device_name FROM devices WHERE device_id = ?1 OR device_name = ?1 LIMIT 1")?
-        .query_row([id_or_name], |r| Ok((r.get(0)?, r.get(1)?)))
+    let device: Option<(String, String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT device_id, device_name, rbac_group FROM devices WHERE device_id = ?1 OR device_name = ?1 LIMIT 1",
+        )?
+        .query_row([id_or_name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    Ok(device.map(|(id, name)| minimal_machine(id, name)))
+    Ok(device.filter(|(_, _, group)| scope.allows(group.as_deref())).map(|(id, name, _)| minimal_machine(id, name)))
 }
 
 fn minimal_machine(id: String, computer_dns_name: String) -> Machine {
@@ -80,6 +97,7 @@ fn minimal_machine(id: String, computer_dns_name: String) -> Machine {
         risk_score: None,
         exposure_level: None,
         device_value: None,
+        rbac_group_id: None,
         rbac_group_name: None,
         onboarding_status: None,
         is_aad_joined: None,
@@ -89,11 +107,12 @@ fn minimal_machine(id: String, computer_dns_name: String) -> Machine {
     }
 }
 
-/// Alerts on a machine, newest first.
-pub fn machine_alerts(conn: &Connection, machine_id: &str) -> Result<Vec<Alert>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT entity FROM alerts WHERE machine_id = ?1 ORDER BY alert_creation_time DESC, id")?;
-    alerts_from(&mut stmt, machine_id)
+/// Alerts on a machine, newest first, those in `scope` only.
+pub fn machine_alerts(conn: &Connection, machine_id: &str, scope: &Scope) -> Result<Vec<Alert>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT a.entity, {ALERT_GROUP} FROM alerts a WHERE a.machine_id = ?1 ORDER BY a.alert_creation_time DESC, a.id"
+    ))?;
+    alerts_from(&mut stmt, machine_id, scope)
 }
 
 pub fn millis(ms: i64) -> DateTime<Utc> {
@@ -104,11 +123,18 @@ pub fn millis(ms: i64) -> DateTime<Utc> {
 pub fn upsert_alert(tx: &Transaction<'_>, alert: &Alert) -> Result<(), StoreError> {
     let entity = serde_json::to_string(alert).expect("alerts serialize");
     tx.prepare_cached(
-        "INSERT INTO alerts (id, machine_id, alert_creation_time, entity) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO alerts (id, machine_id, alert_creation_time, entity, rbac_group) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET machine_id = excluded.machine_id,
-             alert_creation_time = excluded.alert_creation_time, entity = excluded.entity",
+             alert_creation_time = excluded.alert_creation_time, entity = excluded.entity,
+             rbac_group = excluded.rbac_group",
     )?
-    .execute(params![alert.id, alert.machine_id, alert.alert_creation_time.timestamp_millis(), entity])?;
+    .execute(params![
+        alert.id,
+        alert.machine_id,
+        alert.alert_creation_time.timestamp_millis(),
+        entity,
+        alert.rbac_group_name
+    ])?;
     tx.prepare_cached("DELETE FROM alert_ips WHERE alert_id = ?1")?.execute([&alert.id])?;
     let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO alert_ips (ip, alert_id) VALUES (?1, ?2)")?;
     for ip in evidence_ips(alert) {
@@ -127,7 +153,8 @@ pub fn evidence_ips(alert: &Alert) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Inserts or replaces a machine entity, and registers it as a device so events and machines meet.
+/// Inserts or replaces a machine entity, and registers it as a device (with its device group) so events and
+/// machines meet.
 pub fn upsert_machine(tx: &Transaction<'_>, machine: &Machine) -> Result<(), StoreError> {
     let entity = serde_json::to_string(machine).expect("machines serialize");
     tx.prepare_cached(
@@ -135,7 +162,9 @@ pub fn upsert_machine(tx: &Transaction<'_>, machine: &Machine) -> Result<(), Sto
          ON CONFLICT (id) DO UPDATE SET computer_dns_name = excluded.computer_dns_name, entity = excluded.entity",
     )?
     .execute(params![machine.id, machine.computer_dns_name, entity])?;
-    device_key(tx, &machine.id, &machine.computer_dns_name)?;
+    let key = device_key(tx, &machine.id, &machine.computer_dns_name)?;
+    tx.prepare_cached("UPDATE devices SET rbac_group = ?2 WHERE key = ?1")?
+        .execute(params![key, machine.rbac_group_name])?;
     Ok(())
 }
 
@@ -246,9 +275,10 @@ impl<'t> EventWriter<'t> {
         if n == 1 {
             self.tx
                 .prepare_cached(
-                    "INSERT INTO ip_day_device (remote_ip, day, device, n, last_ts) VALUES (?1, ?2, ?3, 1, ?4)
+                    "INSERT INTO ip_day_device (remote_ip, day, device, n, first_ts, last_ts) VALUES (?1, ?2, ?3, 1, ?4, ?4)
                      ON CONFLICT (remote_ip, day, device)
-                     DO UPDATE SET n = n + 1, last_ts = MAX(last_ts, excluded.last_ts)",
+                     DO UPDATE SET n = n + 1, first_ts = MIN(first_ts, excluded.first_ts),
+                         last_ts = MAX(last_ts, excluded.last_ts)",
                 )?
                 .execute(params![
                     event.remote_ip.to_string(),
@@ -273,28 +303,70 @@ pub struct DeviceDay {
     pub device: i64,
     /// Connections.
     pub n: u64,
+    /// Oldest connection, ms.
+    pub first_ts: i64,
     /// Newest connection, ms.
     pub last_ts: i64,
 }
 
-/// Device-days of `ip` in `[from, to)` (ms): whole days from the rollup, the partial days at either end from `events`.
-pub fn device_days(conn: &Connection, ip: &str, from: i64, to: i64) -> Result<Vec<DeviceDay>, StoreError> {
+impl DeviceDay {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceDay> {
+        Ok(DeviceDay {
+            day: r.get(0)?,
+            device: r.get(1)?,
+            n: r.get::<_, i64>(2)? as u64,
+            first_ts: r.get(3)?,
+            last_ts: r.get(4)?,
+        })
+    }
+}
+
+/// Limits the rows of `table` (aliased `t`, with a `device` column) to devices in the groups of the JSON array
+/// `?4`. `CROSS JOIN` keeps SQLite's loop order: the IP's rows first, one device-key seek each, so the cost stays
+/// proportional to the IP's rows, whatever the groups' sizes.
+fn scoped_rows(select: &str, table: &str, filter: &str, scope: Option<&str>) -> String {
+    match scope {
+        None => format!("SELECT {select} FROM {table} t WHERE {filter}"),
+        Some(_) => format!(
+            "SELECT {select} FROM {table} t CROSS JOIN devices d ON d.key = t.device
+             WHERE {filter} AND d.rbac_group IN (SELECT value FROM json_each(?4))"
+        ),
+    }
+}
+
+/// Device-days of `ip` in `[from, to)` (ms) of the devices in `scope`: whole days from the rollup, the partial days
+/// at either end from `events`.
+pub fn device_days(
+    conn: &Connection,
+    ip: &str,
+    from: i64,
+    to: i64,
+    scope: &Scope,
+) -> Result<Vec<DeviceDay>, StoreError> {
+    let groups = scope.sql();
     let mut rows = Vec::new();
-    let from_events = |lo: i64, hi: i64, rows: &mut Vec<DeviceDay>| -> Result<(), StoreError> {
-        if lo >= hi {
-            return Ok(());
-        }
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts / 86400000, device, COUNT(*), MAX(ts) FROM events
-             WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY 1, 2",
-        )?;
-        let found = stmt.query_map(params![ip, lo, hi], |r| {
-            Ok(DeviceDay { day: r.get(0)?, device: r.get(1)?, n: r.get::<_, i64>(2)? as u64, last_ts: r.get(3)? })
-        })?;
+    let run = |sql: String, lo: i64, hi: i64, rows: &mut Vec<DeviceDay>| -> Result<(), StoreError> {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let found = match &groups {
+            None => stmt.query_map(params![ip, lo, hi], DeviceDay::from_row)?,
+            Some(g) => stmt.query_map(params![ip, lo, hi, g], DeviceDay::from_row)?,
+        };
         for row in found {
             rows.push(row?);
         }
         Ok(())
+    };
+    let from_events = |lo: i64, hi: i64, rows: &mut Vec<DeviceDay>| -> Result<(), StoreError> {
+        if lo >= hi {
+            return Ok(());
+        }
+        let sql = scoped_rows(
+            "t.ts / 86400000, t.device, COUNT(*), MIN(t.ts), MAX(t.ts)",
+            "events",
+            "t.remote_ip = ?1 AND t.ts >= ?2 AND t.ts < ?3",
+            groups.as_deref(),
+        );
+        run(format!("{sql} GROUP BY 1, 2"), lo, hi, rows)
     };
     let first_full = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
     let end_full = to.div_euclid(DAY_MS);
@@ -303,35 +375,15 @@ pub fn device_days(conn: &Connection, ip: &str, from: i64, to: i64) -> Result<Ve
         return Ok(rows);
     }
     from_events(from, first_full * DAY_MS, &mut rows)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT day, device, n, last_ts FROM ip_day_device WHERE remote_ip = ?1 AND day >= ?2 AND day < ?3",
-    )?;
-    let found = stmt.query_map(params![ip, first_full, end_full], |r| {
-        Ok(DeviceDay { day: r.get(0)?, device: r.get(1)?, n: r.get::<_, i64>(2)? as u64, last_ts: r.get(3)? })
-    })?;
-    for row in found {
-        rows.push(row?);
-    }
+    let sql = scoped_rows(
+        "t.day, t.device, t.n, t.first_ts, t.last_ts",
+        "ip_day_device",
+        "t.remote_ip = ?1 AND t.day >= ?2 AND t.day < ?3",
+        groups.as_deref(),
+    );
+    run(sql, first_full, end_full, &mut rows)?;
     from_events(end_full * DAY_MS, to, &mut rows)?;
     Ok(rows)
-}
-
-/// First and last connection to `ip` in `[from, to)` (ms), by index seeks.
-pub fn first_last_seen(
-    conn: &Connection,
-    ip: &str,
-    from: i64,
-    to: i64,
-) -> Result<(Option<i64>, Option<i64>), StoreError> {
-    let first = conn
-        .prepare_cached("SELECT ts FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts LIMIT 1")?
-        .query_row(params![ip, from, to], |r| r.get(0))
-        .optional()?;
-    let last = conn
-        .prepare_cached("SELECT ts FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts DESC LIMIT 1")?
-        .query_row(params![ip, from, to], |r| r.get(0))
-        .optional()?;
-    Ok((first, last))
 }
 
 /// The stored details of one connection.
@@ -385,8 +437,29 @@ pub fn event_at(conn: &Connection, ip: &str, ts: i64, device: i64) -> Result<Opt
         .optional()?)
 }
 
-/// Observed addresses starting with `prefix`, in text order, by one index seek per address.
-pub fn ips_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+/// Addresses a scoped suggestion search examines at most: an address no device in the scope saw costs a check.
+const MAX_SCOPED_CANDIDATES: usize = 500;
+
+/// Observed addresses starting with `prefix`, in text order, by one index seek per address; for a scope, only
+/// addresses its devices connected to (among the first 500 addresses with the prefix).
+pub fn ips_with_prefix(
+    conn: &Connection,
+    prefix: &str,
+    limit: usize,
+    scope: &Scope,
+) -> Result<Vec<String>, StoreError> {
+    let groups = scope.sql();
+    let mut visible = conn.prepare_cached(
+        "SELECT 1 FROM ip_day_device t CROSS JOIN devices d ON d.key = t.device
+         WHERE t.remote_ip = ?1 AND d.rbac_group IN (SELECT value FROM json_each(?2)) LIMIT 1",
+    )?;
+    let mut seen_by_scope = |ip: &str| -> Result<bool, StoreError> {
+        match &groups {
+            None => Ok(true),
+            Some(g) => Ok(visible.query_row(params![ip, g], |_| Ok(())).optional()?.is_some()),
+        }
+    };
+    let mut candidates = 0;
     // Addresses are ASCII [0-9a-f.:]; '~' sorts after all of them.
     let upper = format!("{prefix}~");
     let mut stmt = conn.prepare_cached(
@@ -397,15 +470,23 @@ pub fn ips_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<
         .prepare_cached("SELECT remote_ip FROM events WHERE remote_ip = ?1 LIMIT 1")?
         .query_row([prefix], |r| r.get(0))
         .optional()?;
-    out.extend(exact);
+    if let Some(ip) = exact {
+        candidates += 1;
+        if seen_by_scope(&ip)? {
+            out.push(ip);
+        }
+    }
     let mut after = prefix.to_string();
-    while out.len() < limit {
+    while out.len() < limit && (groups.is_none() || candidates < MAX_SCOPED_CANDIDATES) {
         // `> after` seeks past every row of the current address to the next one.
         let next: Option<String> = stmt.query_row(params![after, upper], |r| r.get(0)).optional()?;
         match next {
             Some(ip) if ip.starts_with(prefix) => {
+                candidates += 1;
                 after = ip.clone();
-                out.push(ip);
+                if seen_by_scope(&ip)? {
+                    out.push(ip);
+                }
             }
             _ => break,
         }
@@ -413,11 +494,13 @@ pub fn ips_with_prefix(conn: &Connection, prefix: &str, limit: usize) -> Result<
     Ok(out)
 }
 
-/// The device key for a Defender device id or name.
-pub fn device_key_of(conn: &Connection, id_or_name: &str) -> Result<Option<i64>, StoreError> {
+/// The device key and device group for a Defender device id or name.
+pub fn device_key_of(conn: &Connection, id_or_name: &str) -> Result<Option<(i64, Option<String>)>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT key FROM devices WHERE device_id = ?1 OR device_name = ?1 COLLATE NOCASE LIMIT 1")?
-        .query_row([id_or_name], |r| r.get(0))
+        .prepare_cached(
+            "SELECT key, rbac_group FROM devices WHERE device_id = ?1 OR device_name = ?1 COLLATE NOCASE LIMIT 1",
+        )?
+        .query_row([id_or_name], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 

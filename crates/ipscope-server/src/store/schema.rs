@@ -80,6 +80,56 @@ CREATE TABLE ip_day_device (
 INSERT INTO ip_day_device (remote_ip, day, device, n, last_ts)
     SELECT remote_ip, ts / 86400000, device, COUNT(*), MAX(ts) FROM events GROUP BY 1, 2, 3;
 "#,
+    r#"
+-- Access control. Each device's group (Defender's rbacGroupName) decides who may see what it produced;
+-- a device no machine import named has no group and is seen only by callers limited to no group.
+ALTER TABLE devices ADD COLUMN rbac_group TEXT;
+UPDATE devices SET rbac_group = (SELECT json_extract(m.entity, '$.rbacGroupName') FROM machines m WHERE m.id = devices.device_id);
+CREATE INDEX devices_group ON devices (rbac_group);
+-- An alert names its own group too: it decides when the alert's machine is unknown.
+ALTER TABLE alerts ADD COLUMN rbac_group TEXT;
+UPDATE alerts SET rbac_group = json_extract(entity, '$.rbacGroupName');
+
+-- The rollup keeps each device-day's first connection as well, so first seen can be scoped to some devices.
+CREATE TABLE ip_day_device_v3 (
+    remote_ip TEXT NOT NULL,
+    day       INTEGER NOT NULL,  -- days since the Unix epoch, UTC
+    device    INTEGER NOT NULL,
+    n         INTEGER NOT NULL,  -- connections
+    first_ts  INTEGER NOT NULL,  -- oldest connection that day, ms
+    last_ts   INTEGER NOT NULL,  -- newest connection that day, ms
+    PRIMARY KEY (remote_ip, day, device)
+) WITHOUT ROWID;
+INSERT INTO ip_day_device_v3 (remote_ip, day, device, n, first_ts, last_ts)
+    SELECT remote_ip, ts / 86400000, device, COUNT(*), MIN(ts), MAX(ts) FROM events GROUP BY 1, 2, 3;
+DROP TABLE ip_day_device;
+ALTER TABLE ip_day_device_v3 RENAME TO ip_day_device;
+
+-- ipscope's own bearer tokens: `ipscope_{id}_{secret}`; only the secret's SHA-256 is kept.
+CREATE TABLE tokens (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    secret_sha256 BLOB NOT NULL,
+    permissions   TEXT NOT NULL,  -- JSON array of Defender permission names
+    device_groups TEXT,           -- JSON array of device group names; NULL: every device
+    created       INTEGER NOT NULL,  -- ms
+    expires       INTEGER,           -- ms; NULL: never
+    last_used     INTEGER,           -- ms
+    revoked       INTEGER            -- ms; NULL: in force
+);
+CREATE UNIQUE INDEX tokens_name_in_force ON tokens (name) WHERE revoked IS NULL;
+
+-- Who looked up what: one row per answered request of an authenticated caller.
+CREATE TABLE audit (
+    ts       INTEGER NOT NULL,  -- ms
+    caller   TEXT NOT NULL,
+    endpoint TEXT NOT NULL,     -- the route, e.g. /api/ips/{ip}/alerts
+    target   TEXT,              -- the IP or id looked up
+    query    TEXT,
+    status   INTEGER NOT NULL
+);
+CREATE INDEX audit_ts ON audit (ts);
+"#,
 ];
 
 /// Brings the database at `path` to the newest schema.
