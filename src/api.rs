@@ -4,11 +4,14 @@ use std::net::IpAddr;
 
 use gloo_net::http::{Request, Response};
 use ipscope_api::period::PeriodChoice;
+use ipscope_api::sign_in::form_encode;
 use ipscope_api::wire::{
-    Alert, Collection, DeviceConnection, ErrorResponse, IpProfile, IpRef, Machine, ObservedDevices, Prevalence,
+    Alert, Collection, DeviceConnection, ErrorResponse, IpProfile, IpRef, Machine, Me, ObservedDevices, Prevalence,
 };
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
+use crate::auth;
 use crate::config::{use_config, ConfigFile};
 
 /// Why a request failed, in terms the page can explain to an analyst.
@@ -17,9 +20,15 @@ pub enum ApiError {
     /// The request was refused as invalid (400); the server's message says what to fix.
     #[error("{0}")]
     InvalidInput(String),
-    /// The thing asked about does not exist (404).
+    /// The thing asked about does not exist, or the analyst may not see it (404).
     #[error("{0}")]
     NotFound(String),
+    /// No valid sign-in (401); the app sends the analyst to sign in again.
+    #[error("Signing in is needed: {0}")]
+    Unauthorized(String),
+    /// The sign-in lacks a permission this needs (403); the server's message names it.
+    #[error("{0}")]
+    Forbidden(String),
     /// Too many requests (429); the server asks to wait `retry_after` seconds.
     #[error("The server is rate limiting requests; try again in {retry_after} s.")]
     RateLimited {
@@ -54,17 +63,34 @@ pub fn use_api() -> Api {
 }
 
 impl Api {
+    /// `GET path` with the access token; a refused sign-in sends the analyst to sign in again.
     async fn get_json<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
+        let result = self.get_json_once(path).await;
+        if let Err(ApiError::Unauthorized(why)) = &result {
+            auth::forget_token();
+            auth::sign_in_again(crate::config::global(), Some(why));
+        }
+        result
+    }
+
+    /// `GET path` with the access token, without reacting to a refusal.
+    async fn get_json_once<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
         let url = format!("{}{}", self.base, path);
-        let response = Request::get(&url)
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        let mut request = Request::get(&url).header("Accept", "application/json");
+        if let Some(token) = auth::token() {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        let response = request.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
         if response.ok() {
             return response.json::<T>().await.map_err(|e| ApiError::Decode(e.to_string()));
         }
         Err(error_from(response).await)
+    }
+
+    /// `GET me`: who the token stands for. A refused token is returned as an error, not acted on (the sign-in
+    /// page checks a pasted token with it).
+    pub async fn me(self) -> Result<Me, ApiError> {
+        self.get_json_once("me").await
     }
 
     /// `GET ips?prefix=..`: observed addresses starting with `prefix`, for search suggestions.
@@ -138,6 +164,8 @@ async fn error_from(response: Response) -> ApiError {
     };
     match status {
         400 => ApiError::InvalidInput(message),
+        401 => ApiError::Unauthorized(message),
+        403 => ApiError::Forbidden(message),
         404 => ApiError::NotFound(message),
         429 => ApiError::RateLimited { retry_after: retry_after.unwrap_or(60) },
         _ => ApiError::Server { status, message },
@@ -156,4 +184,59 @@ pub async fn fetch_config_file() -> Result<Option<ConfigFile>, ApiError> {
         404 => Ok(None),
         _ => Err(error_from(response).await),
     }
+}
+
+/// The endpoints of an OpenID Connect provider, from its discovery document.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OidcEndpoints {
+    /// Where the browser signs in.
+    pub authorization_endpoint: String,
+    /// Where the app trades the code for a token.
+    pub token_endpoint: String,
+}
+
+/// `GET {issuer}/.well-known/openid-configuration`.
+pub async fn oidc_endpoints(issuer: &str) -> Result<OidcEndpoints, ApiError> {
+    let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+    let response = Request::get(&url).send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
+    if !response.ok() {
+        return Err(error_from(response).await);
+    }
+    response.json().await.map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+}
+
+/// `POST token_endpoint` (authorization code grant with the PKCE verifier; a public client has no secret): the
+/// access token.
+pub async fn exchange_code(
+    token_endpoint: &str,
+    client_id: &str,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<String, ApiError> {
+    let body = form_encode(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("client_id", client_id),
+        ("code_verifier", verifier),
+    ]);
+    let response = Request::post(token_endpoint)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .body(body)
+        .map_err(|e| ApiError::Unreachable(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+    if !response.ok() {
+        return Err(error_from(response).await);
+    }
+    let answer: TokenAnswer = response.json().await.map_err(|e| ApiError::Decode(e.to_string()))?;
+    Ok(answer.access_token)
 }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
+use crate::components::account_menu::AccountMenu;
 use crate::components::search_box::SearchBox;
 use crate::components::theme_toggle::ThemeToggle;
 use crate::config::{provide_config, Config};
@@ -12,6 +13,8 @@ use crate::pages::device_page::DevicePage;
 use crate::pages::home_page::HomePage;
 use crate::pages::ip_page::IpPage;
 use crate::pages::not_found_page::NotFoundPage;
+use crate::pages::sign_in_callback_page::SignInCallbackPage;
+use crate::pages::sign_in_page::SignInPage;
 
 /// The whole app.
 #[component]
@@ -49,6 +52,7 @@ pub fn App(
                             </A>
                             <SearchBox id="header-search" />
                             <ThemeToggle />
+                            <AccountMenu />
                         </header>
                     }
                 })}
@@ -59,6 +63,8 @@ pub fn App(
                     <Route path=path!("/ips/:ip") view=IpPage />
                     <Route path=path!("/machines/:id") view=DevicePage />
                     <Route path=path!("/alerts/:id") view=AlertPage />
+                    <Route path=path!("/sign-in") view=SignInPage />
+                    <Route path=path!("/signin-callback") view=SignInCallbackPage />
                 </Routes>
             </main>
             {(!config.embed)

@@ -3,6 +3,9 @@
 //! `config.json` next to `index.html` sets the API base URL (deploy-time, no rebuild);
 //! the default is the same origin, relative to the page's `<base href>` so sub-path deployments work.
 
+use std::sync::OnceLock;
+
+use ipscope_api::sign_in::AuthSettings;
 use leptos::prelude::*;
 use serde::Deserialize;
 
@@ -18,6 +21,10 @@ pub struct Config {
     pub embed: bool,
     /// Why `config.json` could not be used, if it could not; the app then runs on the defaults.
     pub load_error: Option<String>,
+    /// How analysts sign in.
+    pub auth: AuthSettings,
+    /// Origins allowed to frame the app: a dashboard among them may hand it a token with `postMessage`.
+    pub frame_ancestors: Vec<String>,
 }
 
 /// `config.json` as written by whoever deploys the app.
@@ -28,6 +35,10 @@ pub struct ConfigFile {
     pub api_base_url: Option<String>,
     /// Start in embed mode.
     pub embed: Option<bool>,
+    /// How analysts sign in (default: ipscope's own tokens).
+    pub auth: Option<AuthSettings>,
+    /// Origins allowed to frame the app and hand it a token.
+    pub frame_ancestors: Option<Vec<String>>,
 }
 
 /// The API base used when `config.json` does not set one.
@@ -47,7 +58,21 @@ pub async fn load() -> Config {
     let embed = file.embed.unwrap_or(false) || embed_requested();
     // Resolved once for the life of the page; a `'static` base makes the API client `Copy`.
     let api_base: &'static str = Box::leak(api_base.into_boxed_str());
-    Config { api_base, base_path, embed, load_error }
+    let frame_ancestors =
+        file.frame_ancestors.unwrap_or_default().into_iter().map(|o| o.trim_end_matches('/').to_string()).collect();
+    Config { api_base, base_path, embed, load_error, auth: file.auth.unwrap_or_default(), frame_ancestors }
+}
+
+static GLOBAL: OnceLock<Config> = OnceLock::new();
+
+/// Keeps the configuration for code outside components (the API client, signing in); call once at start-up.
+pub fn set_global(config: Config) -> &'static Config {
+    GLOBAL.get_or_init(|| config)
+}
+
+/// The configuration kept by `set_global`.
+pub fn global() -> &'static Config {
+    GLOBAL.get().expect("the configuration is loaded before the app starts")
 }
 
 /// Whether the first URL asks for embed mode (`?embed=1` or `?embed=true`).

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod components;
 pub mod config;
 pub mod pages;
@@ -12,7 +13,22 @@ pub fn start() {
     // Leptos sets up its executor when mounting; until then, run on the browser's microtask queue.
     wasm_bindgen_futures::spawn_local(async {
         components::theme_toggle::apply_initial_theme();
-        let config = config::load().await;
+        let config = config::set_global(config::load().await);
+        auth::take_link_token();
+        if config.auth.needs_token() && auth::token().is_none() && !auth::on_sign_in_page(config) {
+            auth::sign_in_again(config, None);
+            return;
+        }
+        // A dashboard framing the app may hand it a token; on the sign-in page, that is the sign-in.
+        auth::accept_dashboard_tokens(config, move || {
+            if auth::on_sign_in_page(config) {
+                let search = leptos::prelude::window().location().search().unwrap_or_default();
+                let next = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("next"));
+                let href = config.link(ipscope_api::sign_in::safe_return_path(next.as_deref().unwrap_or("/")));
+                let _ = leptos::prelude::window().location().replace(&href);
+            }
+        });
+        let config = config.clone();
         leptos::mount::mount_to_body(move || {
             use leptos::prelude::*;
             view! { <app::App config=config.clone() /> }

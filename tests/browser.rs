@@ -8,9 +8,11 @@ mod support;
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
+use ipscope_server::auth::tokens::{self, NewToken};
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{import, ImportFiles};
 use ipscope_server::rate_limit::RateLimits;
@@ -53,7 +55,19 @@ fn recent_events() -> String {
     csv
 }
 
-/// Imports the fixtures into a fresh database, serves it, opens a browser, runs `body`, and always quits the browser.
+/// An ipscope token with every permission, limited to `groups` if given.
+fn token(store: &Store, name: &str, groups: Option<&[&str]>) -> String {
+    let new = NewToken {
+        name: name.into(),
+        permissions: vec!["Ip.Read.All".into(), "Alert.Read.All".into(), "Machine.Read.All".into()],
+        device_groups: groups.map(|g| g.iter().map(|g| g.to_string()).collect()),
+        expires: None,
+    };
+    store.call_blocking(|c| Ok(tokens::create(c, &new, chrono::Utc::now()).unwrap())).unwrap()
+}
+
+/// Imports the fixtures into a fresh database, serves it, opens a browser signed in with a token that sees
+/// everything, runs `body`, and always quits the browser.
 async fn browser_test<F, Fut>(body: F)
 where
     F: FnOnce(Page) -> Fut,
@@ -68,26 +82,45 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let scratch = ScratchDir::new("browser");
-    let store = Store::open(&scratch.0.join("test.db")).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let events = scratch.0.join("events.csv");
-    std::fs::write(&events, recent_events()).unwrap();
-    let files = ImportFiles {
-        machines: Some(fixtures.join("machines.json")),
-        alerts: Some(fixtures.join("alerts.json")),
-        events: Some(events),
-    };
-    import(&store, &files, &mut |_| {}).expect("fixtures import");
+    let served = Served::start(config).await;
+    let token = token(&served.store, "browser-admin", None);
+    in_browser(&served.scratch.0.join("profile"), served.base_url.clone(), Some(token), body).await;
+}
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store, ServerConfig { dist: Some(dist_dir()), ..config })
-        .with_geo(GeoDb::load(&fixtures.join("geo")));
-    let server = tokio::spawn(ipscope_server::serve(listener, state));
+/// The fixtures in a fresh database, served with the release bundle until dropped.
+struct Served {
+    scratch: ScratchDir,
+    store: Arc<Store>,
+    base_url: String,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
 
-    in_browser(&scratch.0.join("profile"), base_url, body).await;
-    server.abort();
+impl Served {
+    async fn start(config: ServerConfig) -> Served {
+        let scratch = ScratchDir::new("browser");
+        let store = Store::open(&scratch.0.join("test.db")).unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let events = scratch.0.join("events.csv");
+        std::fs::write(&events, recent_events()).unwrap();
+        let files = ImportFiles {
+            machines: Some(fixtures.join("machines.json")),
+            alerts: Some(fixtures.join("alerts.json")),
+            events: Some(events),
+        };
+        import(&store, &files, &mut |_| {}).expect("fixtures import");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(Arc::clone(&store), ServerConfig { dist: Some(dist_dir()), ..config })
+            .with_geo(GeoDb::load(&fixtures.join("geo")));
+        let server = tokio::spawn(ipscope_server::serve(listener, state));
+        Served { scratch, store, base_url, server }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,16 +497,48 @@ async fn embed_mode_drops_the_chrome_for_the_whole_session_and_takes_the_hosts_t
     .await;
 }
 
-/// Serves, on `port` of another origin (`localhost`), a dashboard page embedding `src` in an iframe; returns its URL.
-async fn dashboard_embedding(port: u16, src: String) -> anyhow::Result<String> {
+/// Serves, on `port`, a dashboard page at `http://localhost:{port}/` that embeds `src` in an iframe and, if
+/// `token` is given, hands it to the app (by `postMessage`, to the app's origin only) when the app says it is
+/// ready. `http://127.0.0.1:{port}/intruder` (another origin) posts `intruder_token` to the app's frame
+/// when the dashboard embeds it. Returns the dashboard's URL.
+async fn dashboard_embedding(
+    port: u16,
+    src: String,
+    token: Option<String>,
+    intruder_token: Option<String>,
+) -> anyhow::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let url = format!("http://localhost:{}/", listener.local_addr()?.port());
-    let html = format!("<!doctype html><title>SOC dashboard</title><iframe id=\"ipscope\" src=\"{src}\" width=\"1200\" height=\"800\"></iframe>");
+    let port = listener.local_addr()?.port();
+    let url = format!("http://localhost:{port}/");
+    let app_origin = src.split('/').take(3).collect::<Vec<_>>().join("/");
+    let hand_over = token.map(|t| {
+        format!(
+            "<script>addEventListener('message', (ev) => {{
+                if (ev.origin !== '{app_origin}' || !ev.data || ev.data.type !== 'ipscope:ready' || ev.data.signedIn) return;
+                document.getElementById('ipscope').contentWindow.postMessage({{type: 'ipscope:token', token: '{t}'}}, '{app_origin}');
+            }});</script>"
+        )
+    });
+    let intruder_frame = intruder_token
+        .as_ref()
+        .map(|_| format!("<iframe id=\"intruder\" src=\"http://127.0.0.1:{port}/intruder\"></iframe>"));
+    let dashboard = format!(
+        "<!doctype html><title>SOC dashboard</title>{}<iframe id=\"ipscope\" src=\"{src}\" width=\"1200\" height=\"800\"></iframe>{}",
+        hand_over.unwrap_or_default(),
+        intruder_frame.unwrap_or_default()
+    );
+    let intruder = format!(
+        "<!doctype html><title>intruder</title><script>setInterval(() => {{
+            try {{ parent.frames[0].postMessage({{type: 'ipscope:token', token: '{}'}}, '*'); }} catch (e) {{}}
+        }}, 100);</script>",
+        intruder_token.unwrap_or_default()
+    );
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut request = [0u8; 4096];
-            let _ = socket.read(&mut request).await;
+            let n = socket.read(&mut request).await.unwrap_or(0);
+            let html = if request[..n].starts_with(b"GET /intruder") { &intruder } else { &dashboard };
             let response = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
                 html.len()
@@ -486,28 +551,146 @@ async fn dashboard_embedding(port: u16, src: String) -> anyhow::Result<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dashboard_can_embed_the_app_only_when_its_origin_is_configured() {
-    // The dashboard is on `localhost`, the app on `127.0.0.1`: two origins.
+    // The dashboard is on `localhost`, the app on `127.0.0.1`: two origins. The dashboard signs the app in.
     let dashboard_port = free_port();
     let config =
         ServerConfig { frame_ancestors: vec![format!("http://localhost:{dashboard_port}")], ..Default::default() };
     browser_test_with(config, |page| async move {
-        let dashboard =
-            dashboard_embedding(dashboard_port, format!("{}/ips/203.0.113.66?embed=1", page.base_url)).await?;
+        let src = format!("{}/ips/203.0.113.66?embed=1", page.base_url);
+        let dashboard = dashboard_embedding(dashboard_port, src, page.token.clone(), None).await?;
         page.driver.goto(&dashboard).await?;
         let frame = page.find("#ipscope").await?;
         frame.enter_frame().await?;
         page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        assert_eq!(page.path().await?, "/ips/203.0.113.66", "back on the framed page after the hand-over");
         Ok(())
     })
     .await;
 
     browser_test(|page| async move {
-        let dashboard = dashboard_embedding(free_port(), format!("{}/ips/203.0.113.66?embed=1", page.base_url)).await?;
+        let src = format!("{}/ips/203.0.113.66?embed=1", page.base_url);
+        let dashboard = dashboard_embedding(free_port(), src, page.token.clone(), None).await?;
         page.driver.goto(&dashboard).await?;
         page.find("#ipscope").await?.enter_frame().await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let shown = page.driver.find_all(By::Css("section[aria-labelledby=alerts-heading]")).await?;
         assert!(shown.is_empty(), "without --frame-ancestor the app refuses to be framed");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_framed_app_ignores_tokens_from_other_origins() {
+    let dashboard_port = free_port();
+    let config =
+        ServerConfig { frame_ancestors: vec![format!("http://localhost:{dashboard_port}")], ..Default::default() };
+    browser_test_with(config, |page| async move {
+        // The allowed dashboard hands over nothing; a frame of another origin inside it posts a valid token.
+        let src = format!("{}/ips/203.0.113.66?embed=1", page.base_url);
+        let dashboard = dashboard_embedding(dashboard_port, src, None, page.token.clone()).await?;
+        page.driver.goto(&dashboard).await?;
+        page.find("#ipscope").await?.enter_frame().await?;
+        page.wait_for_text(".sign-in", "Waiting for the dashboard to sign in").await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(page.path().await?.starts_with("/sign-in"), "still waiting: {}", page.path().await?);
+        let kept = page.driver.execute("return sessionStorage.getItem('ipscope.token')", vec![]).await?;
+        assert_eq!(kept.json(), &serde_json::Value::Null, "the intruder's token was not taken");
+        Ok(())
+    })
+    .await;
+}
+
+/// Signs in on the sign-in page with `token`.
+async fn sign_in_with(page: &Page, token: &str) -> anyhow::Result<()> {
+    let input = page.find("#token-input").await?;
+    input.clear().await?;
+    input.send_keys(token).await?;
+    page.find(".token-form button[type=submit]").await?.click().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_token_the_app_asks_for_one_and_returns_to_the_page() {
+    browser_test(|page| async move {
+        let token = page.token.clone().unwrap();
+        page.open_plain("/ips/203.0.113.66?period=7d").await?;
+        page.find("#token-input").await?;
+        assert_eq!(page.path().await?, "/sign-in");
+        let url = page.driver.current_url().await?;
+        assert_eq!(url.query_pairs().find(|(k, _)| k == "next").unwrap().1, "/ips/203.0.113.66?period=7d");
+
+        sign_in_with(&page, "ipscope_0123456789abcdef_wrong").await?;
+        page.wait_for_text(".sign-in-problem", "The server refused this token").await?;
+        sign_in_with(&page, &token).await?;
+        page.wait_for_text(".ip-header h1", "203.0.113.66").await?;
+        assert_eq!(page.driver.current_url().await?.query(), Some("period=7d"));
+        page.wait_for_text(".account .who", "Signed in as browser-admin").await?;
+
+        // Sign-out forgets the token: the next page asks again.
+        page.find(".account .sign-out").await?.click().await?;
+        page.wait_for_text(".sign-in-why", "You are signed out.").await?;
+        let kept = page.driver.execute("return sessionStorage.getItem('ipscope.token')", vec![]).await?;
+        assert_eq!(kept.json(), &serde_json::Value::Null);
+        page.open_plain("/ips/203.0.113.66").await?;
+        page.find("#token-input").await?;
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_link_signs_in_and_leaves_no_token_in_the_address_bar() {
+    browser_test(|page| async move {
+        page.open("/ips/203.0.113.66").await?; // `#token=...`, as the demo prints it
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        let url = page.driver.current_url().await?;
+        assert_eq!(url.fragment(), None, "the token is removed from the address bar: {url}");
+        let history: serde_json::Value = page.driver.execute("return history.length", vec![]).await?.json().clone();
+        assert_eq!(history, serde_json::json!(2), "no extra history entry holds it (new tab + this page)");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_mid_session_leads_to_sign_in_and_back_to_the_same_url() {
+    let served = Served::start(ServerConfig::default()).await;
+    let store = Arc::clone(&served.store);
+    let first = token(&store, "first", None);
+    let second = token(&store, "second", None);
+    in_browser(&served.scratch.0.join("profile"), served.base_url.clone(), Some(first), |page| async move {
+        page.open("/ips/203.0.113.66").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        assert!(store.call_blocking(|c| tokens::revoke(c, "first", chrono::Utc::now())).unwrap());
+        page.find("table.alerts tbody tr td:first-child a").await?.click().await?;
+        page.wait_for_text(".sign-in-why", "not valid").await?;
+        sign_in_with(&page, &second).await?;
+        page.wait_for_text("h1", "Suspicious command-and-control beacon").await?;
+        assert_eq!(page.path().await?, "/alerts/da638100000000000000_111", "back where the sign-in was needed");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_analysts_see_what_their_device_groups_produced() {
+    let served = Served::start(ServerConfig::default()).await;
+    let finance = token(&served.store, "finance", Some(&["Finance"]));
+    let engineering = token(&served.store, "engineering", Some(&["Engineering"]));
+    in_browser(&served.scratch.0.join("profile"), served.base_url.clone(), None, |page| async move {
+        for (token, who, alert) in [
+            (&finance, "finance (Finance)", "Suspicious command-and-control beacon"),
+            (&engineering, "engineering (Engineering)", "Malicious"),
+        ] {
+            page.driver.goto(format!("{}/ips/203.0.113.66#token={token}", page.base_url)).await?;
+            page.wait_for_text(".account .who", who).await?;
+            page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "1 alert").await?;
+            page.wait_for_text("table.alerts tbody", alert).await?;
+            fact(&page, "Devices", "1").await?;
+            let devices = page.texts("table.devices tbody td.device").await?;
+            assert_eq!(devices.len(), 1, "{who}: {devices:?}");
+        }
         Ok(())
     })
     .await;
@@ -562,6 +745,49 @@ async fn the_device_list_states_the_cap_of_100() {
         let time = page.find("table.devices tbody tr:first-child time").await?;
         assert_eq!(time.text().await?, "1 hour ago");
         assert!(time.attr("title").await?.unwrap_or_default().ends_with(" UTC"));
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_with_openid_connect_and_pkce_returns_to_the_page() {
+    use ipscope_server::auth::oidc::{AppSignIn, ClaimMapping, OidcConfig};
+    use ipscope_server::auth::AuthConfig;
+    use support::oidc_provider::OidcProvider;
+
+    let provider = OidcProvider::start();
+    provider
+        .set_sign_in_claims(serde_json::json!({
+            "aud": "api://ipscope",
+            "scp": "Ip.Read.All Alert.Read Machine.Read",
+            "groups": ["g-fin"],
+            "preferred_username": "ana@contoso.example"
+        }))
+        .await;
+    let claims: ClaimMapping = serde_json::from_value(serde_json::json!({"groups": {"g-fin": ["Finance"]}})).unwrap();
+    let app = AppSignIn { client_id: "ipscope-app".into(), scope: "openid Ip.Read.All Alert.Read".into() };
+    let oidc = OidcConfig { issuer: provider.issuer.clone(), audience: "api://ipscope".into(), claims, app: Some(app) };
+    let config = ServerConfig { auth: AuthConfig { disabled: false, oidc: Some(oidc) }, ..Default::default() };
+    let served = Served::start(config).await;
+    in_browser(&served.scratch.0.join("profile"), served.base_url.clone(), None, |page| async move {
+        // No token: the app goes to the provider (which signs in at once) and comes back to this very URL.
+        page.open_plain("/ips/203.0.113.66?period=7d").await?;
+        page.wait_for_text(".account .who", "Signed in as ana@contoso.example (Finance)").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "1 alert").await?;
+        assert_eq!(page.path().await?, "/ips/203.0.113.66");
+        assert_eq!(page.driver.current_url().await?.query(), Some("period=7d"));
+        let kept = page.driver.execute("return sessionStorage.getItem('ipscope.token')", vec![]).await?;
+        assert!(kept.json().as_str().is_some_and(|t| t.starts_with("ey")), "a JWT in session storage");
+        let local = page.driver.execute("return JSON.stringify(localStorage).includes('ey')", vec![]).await?;
+        assert_eq!(local.json(), &serde_json::json!(false), "nothing in local storage");
+
+        // Signing out does not sign in again by itself.
+        page.find(".account .sign-out").await?.click().await?;
+        page.wait_for_text(".sign-in-why", "You are signed out.").await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(page.path().await?, "/sign-in");
+        page.wait_for_text(".sign-in button.primary", "Sign in with localhost").await?;
         Ok(())
     })
     .await;

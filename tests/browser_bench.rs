@@ -59,7 +59,8 @@ async fn ip_page_cold_load_and_filter() {
     for run in 0..COLD_LOADS {
         let scratch = ScratchDir::new("bench");
         let (loads, filters) = (loads.clone(), filters.clone());
-        in_browser(&scratch.0.join("profile"), base_url.clone(), |page| async move {
+        let token = std::env::var("IPSCOPE_BENCH_TOKEN").ok();
+        in_browser(&scratch.0.join("profile"), base_url.clone(), token, |page| async move {
             page.open(&format!("/ips/{IP}")).await?;
             let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
             let ready = loop {

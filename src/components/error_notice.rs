@@ -17,6 +17,8 @@ pub fn ErrorNotice(
     let title = match &error {
         ApiError::InvalidInput(_) => "Invalid request",
         ApiError::NotFound(_) => "Not found",
+        ApiError::Unauthorized(_) => "Sign-in needed",
+        ApiError::Forbidden(_) => "Not permitted",
         ApiError::RateLimited { .. } => "Rate limited",
         ApiError::Unreachable(_) => "Server unreachable",
         ApiError::Server { .. } => "Server error",

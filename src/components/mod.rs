@@ -1,5 +1,6 @@
 //! Reusable views. Components take plain data and do no I/O.
 
+pub mod account_menu;
 pub mod copy_button;
 pub mod error_notice;
 pub mod export_buttons;

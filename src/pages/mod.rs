@@ -5,6 +5,8 @@ pub mod device_page;
 pub mod home_page;
 pub mod ip_page;
 pub mod not_found_page;
+pub mod sign_in_callback_page;
+pub mod sign_in_page;
 
 /// Sets the document title (the browser tab and history entries).
 pub fn set_title(title: &str) {

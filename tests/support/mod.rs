@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test target uses a different part
 
+pub mod oidc_provider;
+
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -36,14 +38,25 @@ impl Drop for ScratchDir {
     }
 }
 
-/// What a test body gets: the browser and the app's URL.
+/// What a test body gets: the browser, the app's URL and the token it signs in with.
 pub struct Page {
     pub driver: WebDriver,
     pub base_url: String,
+    /// Handed to the app in each opened URL's fragment (`#token=`), as a sign-in link does; `None` opens URLs
+    /// as they are.
+    pub token: Option<String>,
 }
 
 impl Page {
+    /// Opens `path` of the app, signed in with the page's token if it has one.
     pub async fn open(&self, path: &str) -> anyhow::Result<()> {
+        let fragment = self.token.as_ref().map(|t| format!("#token={t}")).unwrap_or_default();
+        self.driver.goto(format!("{}{}{fragment}", self.base_url, path)).await?;
+        Ok(())
+    }
+
+    /// Opens `path` of the app as it is, without a token in the URL.
+    pub async fn open_plain(&self, path: &str) -> anyhow::Result<()> {
         self.driver.goto(format!("{}{}", self.base_url, path)).await?;
         Ok(())
     }
@@ -128,9 +141,9 @@ pub async fn start_chromedriver() -> anyhow::Result<(Child, u16)> {
     bail!("chromedriver did not start")
 }
 
-/// Runs `body` in a fresh headless Chromium (its own profile in `profile`) on the app at `base_url`,
-/// and always quits the browser and chromedriver, whether `body` succeeds, fails or panics.
-pub async fn in_browser<F, Fut>(profile: &Path, base_url: String, body: F)
+/// Runs `body` in a fresh headless Chromium (its own profile in `profile`) on the app at `base_url`, signing in
+/// with `token`, and always quits the browser and chromedriver, whether `body` succeeds, fails or panics.
+pub async fn in_browser<F, Fut>(profile: &Path, base_url: String, token: Option<String>, body: F)
 where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
@@ -153,8 +166,10 @@ where
     ] {
         caps.add_arg(arg).unwrap();
     }
+    // thirtyfour's reqwest needs a TLS crypto provider installed (see `oidc_provider::http_client`).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let driver = WebDriver::new(format!("http://127.0.0.1:{port}"), caps).await.expect("browser session");
-    let outcome = AssertUnwindSafe(body(Page { driver: driver.clone(), base_url })).catch_unwind().await;
+    let outcome = AssertUnwindSafe(body(Page { driver: driver.clone(), base_url, token })).catch_unwind().await;
     let quit = driver.quit().await;
     let _ = chromedriver.kill().await;
     match outcome {

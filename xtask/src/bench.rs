@@ -48,9 +48,12 @@ impl Client {
         Ok(Client { reader: BufReader::new(stream) })
     }
 
-    /// GETs `path`; returns the status.
-    fn get(&mut self, path: &str) -> Result<u16> {
-        write!(self.reader.get_mut(), "GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n")?;
+    /// GETs `path` with `token`; returns the status.
+    fn get(&mut self, path: &str, token: &str) -> Result<u16> {
+        write!(
+            self.reader.get_mut(),
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )?;
         let mut line = String::new();
         self.reader.read_line(&mut line)?;
         let status: u16 = line.split_whitespace().nth(1).context("no status line")?.parse()?;
@@ -82,12 +85,12 @@ fn ms(d: Duration) -> String {
 }
 
 /// Times one GET per path, in order, on one connection.
-fn latencies(port: u16, paths: &[String]) -> Result<Vec<Duration>> {
+fn latencies(port: u16, token: &str, paths: &[String]) -> Result<Vec<Duration>> {
     let mut client = Client::connect(port)?;
     let mut out = Vec::with_capacity(paths.len());
     for path in paths {
         let started = Instant::now();
-        let status = client.get(path)?;
+        let status = client.get(path, token)?;
         out.push(started.elapsed());
         if status != 200 {
             bail!("{path} answered {status}");
@@ -137,11 +140,15 @@ fn start_server(binary: &Path, db: &Path, extra: &[&std::ffi::OsStr]) -> Result<
 pub fn bench(root: &Path, server: &Path) -> Result<()> {
     let dir = root.join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
-    let mut report = String::from("| events | endpoint | typical p50 ms | typical p99 ms | busiest p50 ms | busiest p99 ms |\n|---:|---|---:|---:|---:|---:|\n");
+    let mut report = String::from(
+        "| events | caller | endpoint | typical p50 ms | typical p99 ms | busiest p50 ms | busiest p99 ms |\n\
+         |---:|---|---|---:|---:|---:|---:|\n",
+    );
     let mut typical = Vec::new();
     let mut throughput = String::new();
     for (i, &size) in SIZES.iter().enumerate() {
-        let db = dir.join(format!("synth-{size}.db"));
+        // v2: devices in device groups.
+        let db = dir.join(format!("synth-v2-{size}.db"));
         if !db.exists() {
             eprintln!("xtask: writing {size} synthetic events to {} (kept for later runs)", db.display());
             let partial = db.with_extension("partial");
@@ -149,30 +156,38 @@ pub fn bench(root: &Path, server: &Path) -> Result<()> {
             run(Command::new(server).args(["synth", "--events", &size.to_string(), "--db"]).arg(&partial))?;
             std::fs::rename(&partial, &db)?;
         }
+        let all = ["Ip.Read.All", "Alert.Read.All", "Machine.Read.All"];
+        let unscoped = crate::demo_token(server, &db, "bench-all", &all, &[])?;
+        let scoped = crate::demo_token(server, &db, "bench-one-group", &all, &["group-0"])?;
         let (_server, port) = start_server(server, &db, &[])?;
         // Warm the page cache the way a running server would be.
-        latencies(port, &(0..BUSY).map(|n| format!("/api/ips/{}/devices", busy_ip(n))).collect::<Vec<_>>())?;
+        let warm: Vec<String> = (0..BUSY).map(|n| format!("/api/ips/{}/devices", busy_ip(n))).collect();
+        latencies(port, &unscoped, &warm)?;
         let mut at_size = Vec::new();
-        for (name, template) in ENDPOINTS {
-            let typical: Vec<String> = (0..TYPICAL_SAMPLE)
-                .map(|k| template.replace("{ip}", &typical_ip(k * (TYPICAL_IN_SMALLEST / TYPICAL_SAMPLE))))
-                .collect();
-            let busy: Vec<String> =
-                (0..5).flat_map(|_| (0..BUSY).map(|n| template.replace("{ip}", &busy_ip(n)))).collect();
-            let t = latencies(port, &typical)?;
-            let b = latencies(port, &busy)?;
-            at_size.push((percentile(&t, 0.5), percentile(&t, 0.99)));
-            report.push_str(&format!(
-                "| {size} | {name} | {} | {} | {} | {} |\n",
-                ms(percentile(&t, 0.5)),
-                ms(percentile(&t, 0.99)),
-                ms(percentile(&b, 0.5)),
-                ms(percentile(&b, 0.99))
-            ));
+        for (caller, token) in [("every device", &unscoped), ("1 of 10 groups", &scoped)] {
+            for (name, template) in ENDPOINTS {
+                let typical: Vec<String> = (0..TYPICAL_SAMPLE)
+                    .map(|k| template.replace("{ip}", &typical_ip(k * (TYPICAL_IN_SMALLEST / TYPICAL_SAMPLE))))
+                    .collect();
+                let busy: Vec<String> =
+                    (0..5).flat_map(|_| (0..BUSY).map(|n| template.replace("{ip}", &busy_ip(n)))).collect();
+                let t = latencies(port, token, &typical)?;
+                let b = latencies(port, token, &busy)?;
+                if caller == "every device" {
+                    at_size.push((percentile(&t, 0.5), percentile(&t, 0.99)));
+                }
+                report.push_str(&format!(
+                    "| {size} | {caller} | {name} | {} | {} | {} | {} |\n",
+                    ms(percentile(&t, 0.5)),
+                    ms(percentile(&t, 0.99)),
+                    ms(percentile(&b, 0.5)),
+                    ms(percentile(&b, 0.99))
+                ));
+            }
         }
         typical.push(at_size);
         if i == SIZES.len() - 1 {
-            throughput = measure_throughput(port)?;
+            throughput = measure_throughput(port, &unscoped)?;
         }
     }
     let ratios: Vec<String> = ENDPOINTS
@@ -211,23 +226,27 @@ fn browser_bench(root: &Path, server: &Path, dir: &Path) -> Result<String> {
     if geo.is_dir() {
         extra.extend(["--geo-dir".as_ref(), geo.as_os_str()]);
     }
+    let token =
+        crate::demo_token(server, &db, "bench-browser", &["Ip.Read.All", "Alert.Read.All", "Machine.Read.All"], &[])?;
     let (_server, port) = start_server(server, &db, &extra)?;
     let out = dir.join("browser.md");
     run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["nextest", "run", "-p", "ipscope", "--test", "browser_bench", "--run-ignored", "only", "--no-capture"])
         .env("IPSCOPE_BENCH_URL", format!("http://127.0.0.1:{port}"))
         .env("IPSCOPE_BENCH_OUT", &out)
+        .env("IPSCOPE_BENCH_TOKEN", token)
         .env("CHROMEDRIVER", crate::tools::CHROMEDRIVER)
         .env("CHROMIUM", crate::tools::CHROMIUM))?;
     Ok(format!("\n{}", std::fs::read_to_string(&out)?))
 }
 
 /// Requests per second with 4 keep-alive clients for 10 s, over the IP page's four calls for typical IPs.
-fn measure_throughput(port: u16) -> Result<String> {
+fn measure_throughput(port: u16, token: &str) -> Result<String> {
     let clients = 4;
     let deadline = Instant::now() + Duration::from_secs(10);
     let handles: Vec<_> = (0..clients)
         .map(|c| {
+            let token = token.to_string();
             std::thread::spawn(move || -> Result<Vec<Duration>> {
                 let mut client = Client::connect(port)?;
                 let mut times = Vec::new();
@@ -236,7 +255,7 @@ fn measure_throughput(port: u16) -> Result<String> {
                     let ip = typical_ip(k % TYPICAL_IN_SMALLEST);
                     let (_, template) = ENDPOINTS[(k % 4) as usize];
                     let started = Instant::now();
-                    let status = client.get(&template.replace("{ip}", &ip))?;
+                    let status = client.get(&template.replace("{ip}", &ip), &token)?;
                     times.push(started.elapsed());
                     if status != 200 {
                         bail!("status {status}");

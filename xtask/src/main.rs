@@ -111,7 +111,18 @@ fn cmd_run(root: &Path, args: &[String]) -> Result<()> {
     } else {
         eprintln!("xtask: using the existing {} (delete it for a fresh demo organization)", db.display());
     }
-    eprintln!("xtask: open http://{addr}/ — for example http://{addr}/ips/203.0.113.66 (Ctrl-C stops)");
+    // Fresh demo tokens on every run (a token is shown only once): an administrator and two analysts limited to
+    // different device groups, so that the scoping can be seen side by side.
+    let all = ["Ip.Read.All", "Alert.Read.All", "Machine.Read.All"];
+    let admin = demo_token(&server, &db, "demo-admin", &all, &[])?;
+    let finance = demo_token(&server, &db, "demo-analyst-finance", &all, &["Finance", "HR"])?;
+    let engineering = demo_token(&server, &db, "demo-analyst-engineering", &all, &["Engineering", "IT"])?;
+    let page = "ips/203.0.113.66";
+    eprintln!("xtask: open http://{addr}/{page}#token={admin}");
+    eprintln!("xtask:   (signs this browser tab in as demo-admin, who sees every device; Ctrl-C stops the server)");
+    eprintln!("xtask: the same page as two analysts limited to device groups (open each in its own tab):");
+    eprintln!("xtask:   Finance and HR:     http://{addr}/{page}#token={finance}");
+    eprintln!("xtask:   Engineering and IT: http://{addr}/{page}#token={engineering}");
     let mut serve = Command::new(&server);
     serve.args(["serve", "--addr", &addr, "--dist"]).arg(root.join("dist")).arg("--db").arg(&db);
     if let Some(dir) = geo_dir {
@@ -120,12 +131,32 @@ fn cmd_run(root: &Path, args: &[String]) -> Result<()> {
     run(&mut serve)
 }
 
+/// Creates (or re-creates) the demo token `name` in `db` and returns it.
+pub fn demo_token(server: &Path, db: &Path, name: &str, permissions: &[&str], groups: &[&str]) -> Result<String> {
+    // Revoking fails when there is nothing to revoke, which is fine.
+    let _ = Command::new(server).args(["token", "revoke", "--db"]).arg(db).arg(name).output();
+    let mut create = Command::new(server);
+    create.args(["token", "create", "--db"]).arg(db).args(["--name", name]);
+    for p in permissions {
+        create.args(["--permission", p]);
+    }
+    for g in groups {
+        create.args(["--device-group", g]);
+    }
+    let out = create.output().with_context(|| format!("running {}", describe(&create)))?;
+    if !out.status.success() {
+        bail!("{} failed: {}", describe(&create), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
 /// Budget for the whole app (wasm + JS + CSS), gzip-compressed, in bytes.
 const SIZE_BUDGET_GZIP: u64 = 400 * 1024;
 
 fn cmd_test(root: &Path) -> Result<()> {
     tools::ensure_app_tools(root)?;
     tools::ensure_browser()?;
+    tools::ensure_test_oidc_provider(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().args(["nextest", "run", "--workspace", "-E", "not binary(browser)"]))?;

@@ -91,6 +91,15 @@ fn ensure_wasm_opt(root: &Path) -> Result<()> {
     run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix"]).arg(root.join("tools")))
 }
 
+/// The OpenID Connect provider the sign-in tests start on loopback (oauth2-mock-server, from npm).
+pub fn ensure_test_oidc_provider(root: &Path) -> Result<()> {
+    let dir = root.join("tests").join("oidc");
+    if dir.join("node_modules").join("oauth2-mock-server").join("package.json").is_file() {
+        return Ok(());
+    }
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix"]).arg(dir))
+}
+
 /// Debian's chromium and chromium-driver, for the browser tests.
 pub fn ensure_browser() -> Result<()> {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {

@@ -7,5 +7,6 @@ pub mod export;
 pub mod filter;
 pub mod ip;
 pub mod period;
+pub mod sign_in;
 pub mod time;
 pub mod wire;

@@ -1,6 +1,7 @@
 //! `ipscope-server synth`: a large synthetic database for benchmarks, with a fixed shape per IP so that
 //! per-IP cost can be compared across table sizes: 20 busy IPs (50,000 connections from 500 devices each)
-//! and as many typical IPs (50 connections from 5 devices) as it takes to reach the requested size.
+//! and as many typical IPs (50 connections from 5 devices) as it takes to reach the requested size. The devices
+//! are spread over ten device groups (`group-0`...`group-9`), for measuring a caller limited to some of them.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -96,5 +97,13 @@ pub fn generate(
         })?;
         progress(written);
     }
+    store.call_blocking(|conn| {
+        conn.execute(
+            "UPDATE devices SET rbac_group = 'group-' || (CAST(substr(device_id, 14) AS INTEGER) % 10)
+             WHERE device_id LIKE 'synth-device-%'",
+            [],
+        )?;
+        Ok(())
+    })?;
     Ok(written)
 }

@@ -14,6 +14,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tower_http::services::ServeDir;
 
+use ipscope_api::sign_in::AuthSettings;
+
 use crate::auth::Authenticator;
 
 /// Header values and the app's sign-in settings, derived from the configuration.
@@ -25,6 +27,8 @@ pub struct WebConfig {
     deny_framing: bool,
     /// The `auth` block the app's `config.json` gets unless the deployed file has its own.
     auth: serde_json::Value,
+    /// The origins allowed to frame the app: the app takes a token by `postMessage` from these only.
+    frame_ancestors_list: Vec<String>,
     /// The identity provider's origin, which the page signs in with.
     identity_origin: Option<String>,
 }
@@ -34,19 +38,22 @@ impl WebConfig {
     /// (exact origins; none means no framing), signing in as `auth` expects.
     pub fn new(dist: PathBuf, base_path: &str, frame_ancestors: &[String], auth: &Authenticator) -> WebConfig {
         let sign_in = auth.oidc().and_then(|o| o.config().app.clone().map(|app| (o.config().issuer.clone(), app)));
-        let auth_block = match (&sign_in, auth.disabled()) {
-            (_, true) => json!({"type": "none"}),
-            (Some((issuer, app)), false) => {
-                json!({"type": "oidc", "issuer": issuer, "clientId": app.client_id, "scope": app.scope})
-            }
-            (None, false) => json!({"type": "token"}),
+        let settings = match (&sign_in, auth.disabled()) {
+            (_, true) => AuthSettings::None,
+            (Some((issuer, app)), false) => AuthSettings::Oidc {
+                issuer: issuer.clone(),
+                client_id: app.client_id.clone(),
+                scope: app.scope.clone(),
+            },
+            (None, false) => AuthSettings::Token,
         };
         WebConfig {
             dist,
             base_path: base_path.to_string(),
             frame_ancestors: if frame_ancestors.is_empty() { "'none'".into() } else { frame_ancestors.join(" ") },
             deny_framing: frame_ancestors.is_empty(),
-            auth: auth_block,
+            auth: serde_json::to_value(settings).expect("settings serialize"),
+            frame_ancestors_list: frame_ancestors.to_vec(),
             identity_origin: sign_in.and_then(|(issuer, _)| origin_of(&issuer)),
         }
     }
@@ -142,6 +149,7 @@ async fn config_json(State(config): State<Arc<WebConfig>>) -> Response {
     let body = match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(mut file)) => {
             file.entry("auth").or_insert_with(|| config.auth.clone());
+            file.entry("frameAncestors").or_insert_with(|| json!(config.frame_ancestors_list));
             serde_json::Value::Object(file).to_string()
         }
         _ => text, // not an object: served as it is, so the app reports what is wrong with it

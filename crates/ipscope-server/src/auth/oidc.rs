@@ -154,8 +154,9 @@ pub enum OidcError {
 const ALGORITHMS: [Algorithm; 2] = [Algorithm::RS256, Algorithm::ES256];
 /// Clock skew allowed on `exp` and `nbf`.
 const LEEWAY_SECONDS: u64 = 60;
-/// However many unknown key ids arrive, the keys are fetched at most this often.
-const MIN_REFRESH: Duration = Duration::from_secs(10);
+/// However many unknown key ids arrive, the keys are fetched at most this often (a provider publishes a new key
+/// before it signs with it, so a real rotation is seen at once; a flood of made-up key ids costs one fetch).
+pub const MIN_REFRESH: Duration = Duration::from_secs(2);
 
 struct Keys {
     by_id: HashMap<String, (DecodingKey, Option<String>)>,
