@@ -11,7 +11,7 @@ use crate::url_state::use_query_param;
 
 /// Leaves for `next` with a full page load, so every section loads afresh with the new sign-in.
 fn go_to(next: &str) {
-    let href = use_config().link(safe_return_path(next));
+    let href = crate::config::global().link(safe_return_path(next));
     let _ = window().location().replace(&href);
 }
 

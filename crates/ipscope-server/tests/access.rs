@@ -528,3 +528,13 @@ async fn the_token_and_audit_commands_work_from_a_shell() {
     let text = String::from_utf8(printed.stdout).unwrap();
     assert!(text.contains("soar\t200\t/api/ips/{ip}/stats\t45.77.12.9\t?lookBackHours=720"), "{text}");
 }
+
+#[test]
+fn no_auth_is_refused_on_a_network_address_without_a_trusted_proxy() {
+    let f = fixture();
+    let db = f.dir.join("test.db");
+    let refused = server(&["serve", "--db", db.to_str().unwrap(), "--addr", "0.0.0.0:0", "--no-auth"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--no-auth") && stderr.contains("--trusted-proxy"), "{stderr}");
+}

@@ -3,6 +3,7 @@
 //! HS256 signed with the public key as the secret, unknown key).
 
 #[path = "../../../tests/support/oidc_provider.rs"]
+#[allow(dead_code)] // shared with the browser tests, which use the rest
 mod oidc_provider;
 
 use std::sync::Arc;
