@@ -15,11 +15,12 @@ fn describe(me: &Me) -> String {
     }
 }
 
-/// "Signed in as NAME (groups)" and "Sign out"; nothing when the server authenticates no one.
+/// "Signed in as NAME (groups)" and "Sign out"; nothing when no one is signed in or the server authenticates no
+/// one.
 #[component]
 pub fn AccountMenu() -> impl IntoView {
     let config = use_config();
-    if !config.auth.needs_token() {
+    if !config.auth.needs_token() || auth::token().is_none() {
         return ().into_any();
     }
     let api = use_api();

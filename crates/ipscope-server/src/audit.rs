@@ -49,6 +49,8 @@ pub struct AuditRecord {
 
 /// Records in a batch written at once.
 const BATCH: usize = 1000;
+/// How long the writer gathers records before writing them.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Sends records to a writer task, started on first use.
 pub struct Auditor {
@@ -76,6 +78,8 @@ impl Auditor {
 
 async fn write_batches(store: Arc<Store>, sink: AuditSink, mut receiver: mpsc::UnboundedReceiver<AuditRecord>) {
     while let Some(first) = receiver.recv().await {
+        // Gather what arrives meanwhile: one write per moment, not one per request.
+        tokio::time::sleep(GATHER).await;
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match receiver.try_recv() {
