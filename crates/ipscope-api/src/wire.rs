@@ -547,6 +547,13 @@ pub struct IpProfile {
     pub sources: Vec<DataSource>,
 }
 
+/// `GET /api/health` (an extension): the server answers and its database is in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
 /// Who a token stands for (`GET /api/me`, an extension): the app shows it as the signed-in analyst.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -2,7 +2,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ipscope_api::wire::{ErrorDetail, ErrorResponse};
@@ -99,4 +101,34 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+/// The middleware on `/api`: an error answer without a JSON body (the router's `405`, anything from a layer that
+/// answers in plain text) gets Defender's error body, keeping the headers that tell the client what to do.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("GET");
+            ("MethodNotAllowed", format!("This endpoint answers {allowed} only."))
+        }
+        s if s.is_server_error() => ("InternalServerError", "The server failed; see its log.".to_string()),
+        s => ("BadRequest", format!("The request was refused ({s}).")),
+    };
+    let mut answer = error_response(status, code, message);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = response.headers().get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
 }

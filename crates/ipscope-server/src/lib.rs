@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::Router;
+use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -94,6 +95,7 @@ pub fn app(state: AppState) -> Router {
     let api = routes::api_router(protected)
         .with_state(state.clone())
         .layer(from_fn_with_state(limiter, rate_limit::limit))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(cors(&config.cors_origins))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let router = Router::new().nest("/api", api);
@@ -106,7 +108,12 @@ pub fn app(state: AppState) -> Router {
     };
     let router = match config.base_path.as_str() {
         "" => router,
-        base => Router::new().nest(base, router),
+        // `/tools/ipscope/`, the address the server prints, is the app's page too (`nest` covers the rest).
+        base => {
+            let page = router.clone();
+            let slash = tower::service_fn(move |request| page.clone().oneshot(request));
+            Router::new().route_service(&format!("{base}/"), slash).nest(base, router)
+        }
     };
     router
         .layer(from_fn_with_state(AllowedHosts::new(&config.allowed_hosts), host::check))

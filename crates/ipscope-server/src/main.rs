@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Serve the app and the API.
     Serve {
-        /// The database file (created if missing).
+        /// The database file (see --create).
         #[arg(long)]
         db: PathBuf,
         /// Address to listen on.
@@ -83,6 +83,9 @@ enum Command {
         /// Append the audit to this JSON-lines file instead of the database.
         #[arg(long)]
         audit_log: Option<PathBuf>,
+        /// Create the database if there is none (without it, a missing database is an error).
+        #[arg(long)]
+        create: bool,
         /// Turn authentication off: only behind a reverse proxy that authenticates (requires --trusted-proxy unless
         /// the address is loopback).
         #[arg(long)]
@@ -276,6 +279,7 @@ async fn main() -> anyhow::Result<()> {
             oidc_client_id,
             oidc_scope,
             audit_log,
+            create,
             no_auth,
         } => {
             let listen: Option<std::net::SocketAddr> = addr.parse().ok();
@@ -309,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
                      name this server's host names with --allowed-host"
                 );
             }
-            let store = open(&db)?;
+            let store = if create { open(&db)? } else { Store::open_existing(&db)? };
             let geo = match geo_dir {
                 Some(dir) => {
                     let started = std::time::Instant::now();

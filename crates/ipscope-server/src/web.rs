@@ -12,6 +12,7 @@ use axum::routing::get;
 use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use ipscope_api::sign_in::AuthSettings;
@@ -139,8 +140,23 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 pub fn app_router(router: axum::Router, config: WebConfig) -> axum::Router {
     let config = Arc::new(config);
     let index = get(index_html).with_state(Arc::clone(&config));
-    let files = ServeDir::new(&config.dist).append_index_html_on_directories(false).fallback(index);
-    router.route("/config.json", get(config_json).with_state(config)).fallback_service(files)
+    let files = ServeDir::new(&config.dist).append_index_html_on_directories(false).fallback(index.clone());
+    let app_files = move |request: Request| {
+        let (files, index) = (files.clone(), index.clone());
+        async move {
+            // A name longer than the file system allows is no file of the app: the file service would answer 500.
+            if names_too_long(request.uri().path()) {
+                return index.oneshot(request).await.into_response();
+            }
+            files.oneshot(request).await.into_response()
+        }
+    };
+    router.route("/config.json", get(config_json).with_state(config)).fallback(app_files)
+}
+
+/// Whether a path has a segment longer than a file name can be (255 bytes) or is longer than a path can be.
+fn names_too_long(path: &str) -> bool {
+    path.len() > 4000 || path.split('/').any(|segment| segment.len() > 255)
 }
 
 /// The deployed `config.json` with the `auth` block the server's options imply, unless the file sets its own.

@@ -14,7 +14,7 @@ use axum::Router;
 use chrono::Utc;
 use ipscope_api::period::{parse_period, Period};
 
-use ipscope_api::wire::Me;
+use ipscope_api::wire::{Health, Me};
 
 use crate::auth::Caller;
 use crate::error::{error_response, AppError};
@@ -40,13 +40,40 @@ pub fn protected_router() -> Router<AppState> {
 
 /// All API routes: the OpenAPI document (public) and `protected`, with a JSON 404 for unknown paths.
 pub fn api_router(protected: Router<AppState>) -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi)).merge(protected).fallback(|| async {
-        error_response(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "No API endpoint at this path; see the API documentation.".into(),
-        )
-    })
+    Router::new().route("/openapi.json", get(openapi)).route("/health", get(health)).merge(protected).fallback(
+        || async {
+            error_response(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "No API endpoint at this path; see the API documentation.".into(),
+            )
+        },
+    )
+}
+
+/// `GET /health` (public, for load balancers): the server answers, and its database is in place and answers.
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let ready = match state.store.check_file() {
+        Err(e) => Err(e),
+        Ok(()) => state
+            .store
+            .call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    };
+    match ready {
+        Ok(()) => axum::Json(Health { status: "ok".into() }).into_response(),
+        Err(e) => {
+            tracing::error!("not ready: {e}");
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "Not ready: the database cannot be read (see the server log).".into(),
+            )
+        }
+    }
 }
 
 /// `GET /me`: who the token stands for, what it may do and which device groups it sees.
@@ -100,22 +127,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Segment {
     }
 }
 
-/// Refuses parameters the endpoint does not know.
+/// Refuses parameters the endpoint does not know, and any given twice (which one would count is a guess).
 fn query_params(QueryList(params): QueryList, allowed: &[&str]) -> Result<Params, AppError> {
-    for (key, _) in &params {
+    for (i, (key, _)) in params.iter().enumerate() {
         if !allowed.contains(&key.as_str()) {
             let known = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
             return Err(AppError::BadRequest(format!(
                 "Unknown query parameter '{key}'; this endpoint accepts: {known}."
             )));
         }
+        if params[..i].iter().any(|(earlier, _)| earlier == key) {
+            return Err(AppError::BadRequest(format!("The query parameter '{key}' is given more than once.")));
+        }
     }
     Ok(params)
 }
 
-/// The value of parameter `name`, if given (the last one wins).
+/// The value of parameter `name`, if given (`query_params` has made sure it is given at most once).
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    params.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// The period from `lookBackHours` or `from`/`to` (default: the last 30 days).

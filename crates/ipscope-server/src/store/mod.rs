@@ -18,6 +18,9 @@ pub enum StoreError {
     /// The file was written by a newer ipscope.
     #[error("{path} has schema version {found}, newer than this ipscope understands ({supported}); upgrade ipscope")]
     TooNew { path: String, found: i64, supported: i64 },
+    /// There is no database at the path.
+    #[error("no database at {0}; create one with `ipscope-server import`, `demo` or `serve --create`")]
+    Missing(String),
     /// A blocking task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),
@@ -59,6 +62,14 @@ impl Scope {
 pub struct Store {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// The file's identity when opened (device and inode), to notice it removed or replaced.
+    identity: Option<(u64, u64)>,
+}
+
+/// The identity of the file at `path`: device and inode.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Idle connections kept open; more are opened under load and dropped afterwards.
@@ -67,9 +78,30 @@ const MAX_IDLE: usize = 8;
 impl Store {
     /// Opens the database at `path`, creating the file and the schema if missing and migrating an older one.
     pub fn open(path: &Path) -> Result<Arc<Store>, StoreError> {
-        let mut conn = open_connection(path)?;
+        let mut conn = open_connection(path, true)?;
         schema::migrate(&mut conn, path)?;
-        Ok(Arc::new(Store { path: path.to_path_buf(), idle: Mutex::new(vec![conn]) }))
+        let identity = file_identity(path);
+        Ok(Arc::new(Store { path: path.to_path_buf(), idle: Mutex::new(vec![conn]), identity }))
+    }
+
+    /// Opens the existing database at `path` (migrating an older one); a missing file is an error, not a new
+    /// empty database.
+    pub fn open_existing(path: &Path) -> Result<Arc<Store>, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        Store::open(path)
+    }
+
+    /// `Ok` while the file the store opened is still at its path; else what happened to it.
+    pub fn check_file(&self) -> Result<(), String> {
+        match file_identity(&self.path) {
+            None => Err(format!("the database file {} was removed", self.path.display())),
+            Some(now) if Some(now) != self.identity => {
+                Err(format!("the database file {} was replaced by another file", self.path.display()))
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     /// The database file.
@@ -94,7 +126,8 @@ impl Store {
         let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match pooled {
             Some(conn) => conn,
-            None => open_connection(&self.path)?,
+            // Never creates a file: a database removed while serving is reported, not silently replaced.
+            None => open_connection(&self.path, false)?,
         };
         let result = f(&mut conn);
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -105,8 +138,13 @@ impl Store {
     }
 }
 
-fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
+fn open_connection(path: &Path, create: bool) -> Result<Connection, StoreError> {
+    use rusqlite::OpenFlags;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // WAL lets request handlers read while an import writes.
     conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -1,0 +1,184 @@
+//! Hostile and careless clients: other methods, repeated parameters, names longer than a file system allows,
+//! the printed sub-path URL, and the database removed while serving.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use ipscope_server::auth::tokens::{self, NewToken};
+use ipscope_server::import::{import, ImportFiles};
+use ipscope_server::store::Store;
+use ipscope_server::{app, AppState, ServerConfig};
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Setup {
+    dir: PathBuf,
+    store: Arc<Store>,
+    token: String,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn setup(label: &str) -> Setup {
+    let dir = std::env::temp_dir().join(format!("ipscope-hardening-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("dist")).unwrap();
+    std::fs::write(dir.join("dist/index.html"), "<html><head><base href=\"./\"></head><body>app</body></html>")
+        .unwrap();
+    let store = Store::open(&dir.join("test.db")).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let files = ImportFiles {
+        machines: Some(fixtures.join("machines.json")),
+        alerts: Some(fixtures.join("alerts.json")),
+        events: Some(fixtures.join("events.csv")),
+    };
+    import(&store, &files, &mut |_| {}).unwrap();
+    let new = NewToken {
+        name: "t".into(),
+        permissions: vec!["Ip.Read.All".into(), "Alert.Read.All".into(), "Machine.Read.All".into()],
+        device_groups: None,
+        expires: None,
+    };
+    let token = store.call_blocking(|c| Ok(tokens::create(c, &new, chrono::Utc::now()).unwrap())).unwrap();
+    Setup { dir, store, token }
+}
+
+fn router(s: &Setup, base_path: &str) -> axum::Router {
+    let config = ServerConfig { dist: Some(s.dir.join("dist")), base_path: base_path.into(), ..Default::default() };
+    app(AppState::new(Arc::clone(&s.store), config))
+}
+
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn defender_error(body: &str) -> Value {
+    let value: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
+    assert!(value["error"]["code"].is_string() && value["error"]["message"].is_string(), "{body}");
+    assert!(value["error"]["target"].is_string(), "{body}");
+    value
+}
+
+#[tokio::test]
+async fn other_methods_on_api_routes_get_405_with_the_defender_body() {
+    let s = setup("methods");
+    let router = router(&s, "");
+    // (OPTIONS is CORS's preflight, answered by the CORS layer.)
+    for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE", "PROPFIND"] {
+        for uri in ["/api/ips/203.0.113.66/alerts", "/api/machines/x", "/api/openapi.json", "/api/health"] {
+            let (status, headers, body) = send(&router, method, uri, Some(&s.token)).await;
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+            assert!(headers["content-type"].to_str().unwrap().starts_with("application/json"), "{method} {uri}");
+            assert!(headers["allow"].to_str().unwrap().contains("GET"), "{method} {uri}");
+            assert_eq!(defender_error(&body)["error"]["code"], "MethodNotAllowed");
+        }
+    }
+    let (status, _, body) = send(&router, "POST", "/api/ips/203.0.113.66/alerts", None).await;
+    assert!(status.is_client_error());
+    defender_error(&body);
+}
+
+#[tokio::test]
+async fn a_parameter_given_twice_is_refused_by_name() {
+    let s = setup("repeated");
+    let router = router(&s, "");
+    let (status, _, body) =
+        send(&router, "GET", "/api/ips/203.0.113.66/stats?lookBackHours=-1&lookBackHours=24", Some(&s.token)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = defender_error(&body)["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("'lookBackHours'") && message.contains("more than once"), "{message}");
+    let (status, _, _) = send(&router, "GET", "/api/ips/203.0.113.66/stats?lookBackHours=24", Some(&s.token)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn names_longer_than_a_file_system_allows_are_client_routes_not_500() {
+    let s = setup("long");
+    for base in ["", "/tools/ipscope"] {
+        let router = router(&s, base);
+        for path in [
+            format!("/{}", "a".repeat(256)),
+            format!("/ips/{}", "a".repeat(4100)),
+            format!("/x/{}/y", "%41".repeat(300)),
+        ] {
+            let (status, _, body) = send(&router, "GET", &format!("{base}{path}"), None).await;
+            assert_eq!(status, StatusCode::OK, "{base}{}…", &path[..20]);
+            assert!(body.contains("<base href="), "the app's page for {base}{}…", &path[..20]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_printed_sub_path_url_shows_the_app() {
+    let s = setup("base");
+    let router = router(&s, "/tools/ipscope");
+    for uri in ["/tools/ipscope/", "/tools/ipscope", "/tools/ipscope/ips/203.0.113.66"] {
+        let (status, _, body) = send(&router, "GET", uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(body.contains("<base href=\"/tools/ipscope/\">"), "{uri}: {body}");
+    }
+    let (status, _, body) = send(&router, "GET", "/tools/ipscope/api/health", None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"status":"ok"}"#));
+}
+
+#[tokio::test]
+async fn a_database_removed_while_serving_fails_health_and_is_not_recreated() {
+    let s = setup("removed");
+    let router = router(&s, "");
+    let (status, _, body) = send(&router, "GET", "/api/health", None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"status":"ok"}"#));
+    let db = s.dir.join("test.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let (status, _, body) = send(&router, "GET", "/api/health", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let error = defender_error(&body);
+    assert!(!error.to_string().contains(s.dir.to_str().unwrap()), "no file paths in answers: {error}");
+    // Requests go on from the open connection or fail; none creates an empty database at the path.
+    for _ in 0..20 {
+        let _ = send(&router, "GET", "/api/ips/203.0.113.66/stats", Some(&s.token)).await;
+    }
+    assert!(!db.exists(), "an empty database was created at the path");
+
+    // Replaced by another file: not ready either.
+    std::fs::write(&db, b"not the database").unwrap();
+    assert_eq!(send(&router, "GET", "/api/health", None).await.0, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[test]
+fn serve_refuses_a_missing_database_unless_asked_to_create_it() {
+    let dir = std::env::temp_dir().join(format!("ipscope-hardening-missing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("nothing-here.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipscope-server"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no database at") && stderr.contains("--create"), "{stderr}");
+    assert!(!db.exists(), "nothing was created");
+    let _ = std::fs::remove_dir_all(&dir);
+}
