@@ -7,6 +7,7 @@ pub mod error;
 pub mod geo;
 pub mod host;
 pub mod import;
+pub mod listener;
 pub mod rate_limit;
 mod routes;
 pub mod store;
@@ -48,6 +49,8 @@ pub struct ServerConfig {
     pub allowed_hosts: Vec<String>,
     /// Where the audit of authenticated requests goes.
     pub audit: AuditSink,
+    /// Caps and timeouts on connections.
+    pub connections: listener::ConnectionLimits,
 }
 
 /// What every handler can reach.
@@ -150,11 +153,12 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// Serves `app(state)` on `listener` until Ctrl-C (or the future is dropped).
+/// Serves `app(state)` on `listener`, within the configured connection limits, until Ctrl-C (or the future is
+/// dropped).
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    let limits = state.config.connections.clone();
+    listener::serve(listener, app(state), limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

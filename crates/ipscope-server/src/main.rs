@@ -83,6 +83,12 @@ enum Command {
         /// Append the audit to this JSON-lines file instead of the database.
         #[arg(long)]
         audit_log: Option<PathBuf>,
+        /// Open connections allowed in all (also kept below the open-file limit).
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
+        /// Open connections allowed per client address (trusted proxies are not limited).
+        #[arg(long, default_value_t = 128)]
+        max_connections_per_client: usize,
         /// Create the database if there is none (without it, a missing database is an error).
         #[arg(long)]
         create: bool,
@@ -280,6 +286,8 @@ async fn main() -> anyhow::Result<()> {
             oidc_scope,
             audit_log,
             create,
+            max_connections,
+            max_connections_per_client,
             no_auth,
         } => {
             let listen: Option<std::net::SocketAddr> = addr.parse().ok();
@@ -336,6 +344,20 @@ async fn main() -> anyhow::Result<()> {
                 trusted_proxies,
             };
             let base_path = ipscope_server::normalize_base_path(&base_path).map_err(anyhow::Error::msg)?;
+            // Room for the database, the log and the geolocation files besides connections.
+            let files = ipscope_server::listener::raise_open_file_limit().context("reading the open-file limit")?;
+            let fitting = (files as usize).saturating_sub(64).max(16);
+            if max_connections > fitting {
+                tracing::warn!(
+                    "--max-connections {max_connections} lowered to {fitting}: the open-file limit is {files}"
+                );
+            }
+            let connections = ipscope_server::listener::ConnectionLimits {
+                max_connections: max_connections.min(fitting),
+                max_per_client: max_connections_per_client,
+                unlimited_clients: rate_limits.trusted_proxies.clone(),
+                ..Default::default()
+            };
             let config = ServerConfig {
                 dist,
                 base_path: base_path.clone(),
@@ -345,6 +367,7 @@ async fn main() -> anyhow::Result<()> {
                 auth: AuthConfig { disabled: no_auth, oidc },
                 allowed_hosts,
                 audit: audit_log.map_or(AuditSink::Database, AuditSink::File),
+                connections,
             };
             let state = AppState::new(store, config).with_geo(geo);
             if let Some(oidc) = state.auth.oidc() {

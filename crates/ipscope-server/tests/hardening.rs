@@ -182,3 +182,86 @@ fn serve_refuses_a_missing_database_unless_asked_to_create_it() {
     assert!(!db.exists(), "nothing was created");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sends `GET path` on a fresh connection from `source` and reads the whole answer.
+async fn raw_get(server: std::net::SocketAddr, source: &str, path: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{source}:0").parse().unwrap())?;
+    let mut stream = socket.connect(server).await?;
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_trickling_connections_do_not_lock_others_out() {
+    use ipscope_server::listener::{serve, ConnectionLimits};
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let s = setup("exhaust");
+    let limits = ConnectionLimits {
+        max_connections: 60,
+        max_per_client: 30,
+        header_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(2),
+        unlimited_clients: Vec::new(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve(listener, router(&s, ""), limits, std::future::pending()));
+
+    // The attacker, on 127.0.0.1: connections that send nothing, and connections that trickle a header.
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let mut trickling = Vec::new();
+    for _ in 0..10 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(b"GET /api/health HTTP/1.1\r\nX-Slow: ").await.unwrap();
+        trickling.push(stream);
+    }
+    // Over its per-client cap: answered 503 at once and closed, not queued.
+    let started = Instant::now();
+    let mut excess = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(1), excess.read_to_string(&mut answer)).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    // Meanwhile a client on another address is answered, each time within a second.
+    let trickle = tokio::spawn(async move {
+        for _ in 0..15 {
+            for stream in &mut trickling {
+                let _ = stream.write_all(b"a").await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        trickling
+    });
+    for _ in 0..10 {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(1), raw_get(addr, "127.0.0.2", "/api/health"))
+            .await
+            .expect("answered within a second")
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+        assert!(started.elapsed() < Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The header deadline closed the trickling connections, the idle timeout the silent ones.
+    let mut trickling = trickle.await.unwrap();
+    for stream in trickling.iter_mut().chain(idle.iter_mut()) {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "the server closed the connection");
+    }
+    // And the attacker's address has its slots back.
+    let answer = raw_get(addr, "127.0.0.1", "/api/health").await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    server.abort();
+}
