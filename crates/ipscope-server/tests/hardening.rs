@@ -265,3 +265,121 @@ async fn idle_and_trickling_connections_do_not_lock_others_out() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
     server.abort();
 }
+
+/// What no answer may contain: the server's internals.
+const INTERNALS: [&str; 8] = ["rusqlite", "sqlite", "panicked", "/root", "/work", "/tmp", "target/", "StoreError"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corpus_of_bad_input_gets_no_5xx_no_internals_and_nothing_outside_dist() {
+    let s = setup("corpus");
+    std::fs::write(s.dir.join("secret.txt"), "OUTSIDE-DIST").unwrap();
+    let router = router(&s, "");
+    let kilobytes_10 = "a".repeat(10 * 1024);
+    // (A URI cannot be longer than 64 KB; the 1 MB case goes over a real connection below.)
+    let kilobytes_60 = "1".repeat(60 * 1024);
+    let values: Vec<&str> = vec![
+        "010.1.1.1",
+        "0x7f.1",
+        "127.1",
+        "1.2.3.4.5",
+        "fe80::1%25eth0",
+        "fe80::1%eth0",
+        "::ffff:203.0.113.66",
+        "%00",
+        "a%00b",
+        "%C0%AE%C0%AE",
+        "%E2%80%AE",
+        "%D9%A1%D9%A2%D9%A3.1.1.1", // Arabic-Indic digits
+        "'%20OR%201=1%20--",
+        "1.1.1.1;DROP TABLE events",
+        "%27%3B%20DROP%20TABLE%20alerts%3B--",
+        "..",
+        "%2e%2e%2f%2e%2e%2fsecret.txt",
+        "..%5csecret.txt",
+        "%FF%FE",
+        "%",
+        "%zz",
+        &kilobytes_10,
+        &kilobytes_60,
+    ];
+    let templates = [
+        "/api/ips/{}/alerts",
+        "/api/ips/{}/stats",
+        "/api/ips/{}/devices",
+        "/api/ips/{}/prevalence",
+        "/api/ips/{}/profile",
+        "/api/alerts/{}",
+        "/api/alerts/{}/ips",
+        "/api/machines/{}",
+        "/api/machines/{}/alerts",
+        "/api/machines/{}/connections",
+        "/api/ips?prefix={}",
+        "/api/ips/203.0.113.66/stats?lookBackHours={}",
+        "/api/ips/203.0.113.66/devices?from={}",
+        "/api/ips/203.0.113.66/devices?from=2026-11-01T00:00:00Z&to={}",
+        "/api/ips/203.0.113.66/devices?$top={}",
+        "/ips/{}",
+        "/{}",
+    ];
+    let mut checked = 0;
+    for template in templates {
+        for value in &values {
+            // As a client sends them: a space cannot be in a request line.
+            let uri = template.replace("{}", value).replace(' ', "%20");
+            for token in [Some(s.token.as_str()), None] {
+                let (status, _, body) = send(&router, "GET", &uri, token).await;
+                let shown = &uri[..uri.len().min(60)];
+                assert!(status.as_u16() < 500, "{shown}: {status} {}", &body[..body.len().min(200)]);
+                for internal in INTERNALS {
+                    assert!(!body.contains(internal), "{shown}: the answer names {internal:?}");
+                }
+                assert!(!body.contains("OUTSIDE-DIST"), "{shown}: a file outside dist was served");
+                if uri.starts_with("/api") && !status.is_success() {
+                    defender_error(&body);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, templates.len() * values.len() * 2);
+
+    // Path traversal on the file service, plain and encoded.
+    for uri in
+        ["/../secret.txt", "/%2e%2e/secret.txt", "/%2e%2e%2fsecret.txt", "/..%5csecret.txt", "/dist/../secret.txt"]
+    {
+        let (status, _, body) = send(&router, "GET", uri, None).await;
+        assert!(status.as_u16() < 500 && !body.contains("OUTSIDE-DIST"), "{uri}: {status}");
+    }
+    // Every method, on the API and on the app.
+    for method in ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "FOO"] {
+        for uri in ["/api/ips/203.0.113.66/alerts", "/api/nothing", "/", "/ips/203.0.113.66", "/config.json"] {
+            let (status, _, body) = send(&router, method, uri, Some(&s.token)).await;
+            assert!(status.as_u16() < 500, "{method} {uri}: {status}");
+            if uri.starts_with("/api") && status.is_client_error() && method != "HEAD" {
+                defender_error(&body);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_megabyte_request_line_is_refused_by_the_http_layer_not_failed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = setup("megabyte");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ipscope_server::listener::ConnectionLimits::default();
+    let server =
+        tokio::spawn(ipscope_server::listener::serve(listener, router(&s, ""), limits, std::future::pending()));
+    for path in [format!("/api/ips/{}/alerts", "1".repeat(1024 * 1024)), format!("/{}", "a".repeat(1024 * 1024))] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(request.as_bytes()).await; // the server may close before reading it all
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        let status: u16 = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        assert!((400..500).contains(&status), "{}", &answer[..answer.len().min(100)]);
+    }
+    server.abort();
+}
