@@ -1,6 +1,7 @@
 //! `cargo xtask run | test | dist | bench`: the developer commands. Each installs what it needs and skips what is present.
 
 mod bench;
+mod fuzz;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -160,6 +161,7 @@ fn cmd_test(root: &Path) -> Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().args(["nextest", "run", "--workspace", "-E", "not binary(browser)"]))?;
+    fuzz::fuzz_api(root)?;
     build_app(root)?;
     let size = bundle_size(&root.join("dist"))?;
     eprintln!(
