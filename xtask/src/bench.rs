@@ -50,6 +50,11 @@ impl Client {
 
     /// GETs `path` with `token`; returns the status.
     fn get(&mut self, path: &str, token: &str) -> Result<u16> {
+        self.get_body(path, token).map(|(status, _)| status)
+    }
+
+    /// GETs `path` with `token`; returns the status and the body.
+    fn get_body(&mut self, path: &str, token: &str) -> Result<(u16, Vec<u8>)> {
         write!(
             self.reader.get_mut(),
             "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
@@ -72,7 +77,7 @@ impl Client {
         }
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body)?;
-        Ok(status)
+        Ok((status, body))
     }
 }
 
@@ -229,6 +234,7 @@ fn browser_bench(root: &Path, server: &Path, dir: &Path) -> Result<String> {
     let token =
         crate::demo_token(server, &db, "bench-browser", &["Ip.Read.All", "Alert.Read.All", "Machine.Read.All"], &[])?;
     let (_server, port) = start_server(server, &db, &extra)?;
+    let load = measure_concurrency(port, &token)?;
     let out = dir.join("browser.md");
     run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["nextest", "run", "-p", "ipscope", "--test", "browser_bench", "--run-ignored", "only", "--no-capture"])
@@ -237,7 +243,73 @@ fn browser_bench(root: &Path, server: &Path, dir: &Path) -> Result<String> {
         .env("IPSCOPE_BENCH_TOKEN", token)
         .env("CHROMEDRIVER", crate::tools::CHROMEDRIVER)
         .env("CHROMIUM", crate::tools::CHROMIUM))?;
-    Ok(format!("\n{}", std::fs::read_to_string(&out)?))
+    Ok(format!("\n{load}\n{}", std::fs::read_to_string(&out)?))
+}
+
+/// Sustained load on the demo: the IP page's four calls for its busiest addresses and a spread of typical ones,
+/// at 1, 4, 16 and 64 concurrent keep-alive clients for 5 s each.
+fn measure_concurrency(port: u16, token: &str) -> Result<String> {
+    let mut client = Client::connect(port)?;
+    let mut ips = vec!["13.107.42.14".to_string(), "203.0.113.66".to_string()];
+    for prefix in 1..=9 {
+        let (_, body) = client.get_body(&format!("/api/ips?prefix={prefix}&$top=10"), token)?;
+        let text = String::from_utf8_lossy(&body);
+        ips.extend(text.split("\"id\":\"").skip(1).filter_map(|rest| rest.split('"').next()).map(String::from));
+    }
+    ips.dedup();
+    let paths: Vec<String> = ips
+        .iter()
+        .flat_map(|ip| ["alerts", "stats", "devices", "prevalence"].map(|endpoint| format!("/api/ips/{ip}/{endpoint}")))
+        .collect();
+    let mut report = format!(
+        "Sustained load on the demo ({} addresses, the page's four calls each, keep-alive clients, 5 s per level):\n\n\
+         | clients | requests/s | p50 ms | p99 ms | errors |\n|---:|---:|---:|---:|---:|\n",
+        ips.len()
+    );
+    for clients in [1usize, 4, 16, 64] {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                let (paths, token) = (paths.clone(), token.to_string());
+                std::thread::spawn(move || -> (Vec<Duration>, u64) {
+                    let (mut times, mut errors) = (Vec::new(), 0u64);
+                    let mut client = Client::connect(port).ok();
+                    let mut k = c * 7;
+                    while Instant::now() < deadline {
+                        let path = &paths[k % paths.len()];
+                        k += 1;
+                        let started = Instant::now();
+                        let status = client.as_mut().map(|cl| cl.get(path, &token));
+                        match status {
+                            Some(Ok(200)) => times.push(started.elapsed()),
+                            _ => {
+                                errors += 1;
+                                client = Client::connect(port).ok();
+                            }
+                        }
+                    }
+                    (times, errors)
+                })
+            })
+            .collect();
+        let (mut all, mut errors) = (Vec::new(), 0);
+        for h in handles {
+            let (times, e) = h.join().map_err(|_| anyhow::anyhow!("a client thread panicked"))?;
+            all.extend(times);
+            errors += e;
+        }
+        all.sort_unstable();
+        if all.is_empty() {
+            bail!("no request succeeded with {clients} clients");
+        }
+        report.push_str(&format!(
+            "| {clients} | {:.0} | {} | {} | {errors} |\n",
+            all.len() as f64 / 5.0,
+            ms(percentile(&all, 0.5)),
+            ms(percentile(&all, 0.99))
+        ));
+    }
+    Ok(report)
 }
 
 /// Requests per second with 4 keep-alive clients for 10 s, over the IP page's four calls for typical IPs.
