@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::text::{self, LineMap};
+use super::text;
 use super::{ImportError, ImportSummary};
 use crate::store::queries::{EventWriter, NewEvent};
 
@@ -98,8 +98,11 @@ fn read_csv(
     let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
     let headers =
         csv.headers().map_err(|e| ImportError::invalid(path, Some(1), format!("unreadable CSV header: {e}")))?;
-    let mut headers: Vec<String> =
-        headers.iter().map(column_name).collect::<Result<_, _>>().map_err(|m| ImportError::invalid(path, Some(1), m))?;
+    let mut headers: Vec<String> = headers
+        .iter()
+        .map(column_name)
+        .collect::<Result<_, _>>()
+        .map_err(|m| ImportError::invalid(path, Some(1), m))?;
     if !headers.iter().any(|h| h == "Timestamp") {
         if let Some(h) = headers.iter_mut().find(|h| *h == "TimeGenerated") {
             *h = "Timestamp".into();
@@ -206,7 +209,7 @@ fn read_json(
             format!("not an advanced hunting answer, a Streaming API batch or JSON lines: {e}"),
         )
     })?;
-    let mut lines = LineCounter { text: &text, offset: 0, line: skipped };
+    let mut lines = text::LineCounter::starting_at(&text, skipped);
     for raw in rows {
         let n = lines.line_at(raw.get().as_ptr() as usize - text.as_ptr() as usize);
         let object: Map<String, Value> = serde_json::from_str(raw.get())
@@ -214,21 +217,6 @@ fn read_json(
         json_row(path, n, object, other_categories, on_row)?;
     }
     Ok(())
-}
-
-/// Line numbers of offsets into a text held whole, asked for in increasing order.
-struct LineCounter<'a> {
-    text: &'a str,
-    offset: usize,
-    line: u64,
-}
-
-impl LineCounter<'_> {
-    fn line_at(&mut self, offset: usize) -> u64 {
-        self.line += self.text.as_bytes()[self.offset..offset].iter().filter(|b| **b == b'\n').count() as u64;
-        self.offset = offset;
-        self.line
-    }
 }
 
 /// One JSON row: a `DeviceNetworkEvents` row, or a Streaming API record holding one in `properties`.

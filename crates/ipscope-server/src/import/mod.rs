@@ -1,16 +1,23 @@
 //! `ipscope-server import`: Defender exports into the store, all files in one transaction.
 //!
-//! Machines and alerts come as the Defender APIs return them (`{"value": [...]}` or a bare array);
-//! network events as advanced hunting `DeviceNetworkEvents` exports (CSV with its header, or JSON lines).
-//! A bad row aborts the whole import with its file and line; re-importing a file changes nothing.
+//! Machines and alerts come as the Defender APIs return them (`{"value": [...]}` or a bare array; alerts also as
+//! Microsoft Graph's `alerts_v2`); network events in every form of `DeviceNetworkEvents` (see `events`). Files are
+//! read in whatever encoding their tool wrote (see `text`). A bad row aborts the whole import with its file and the
+//! line an editor shows; re-importing a file changes nothing.
 
+mod alerts;
 mod events;
+mod text;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::io::Read;
+
 use ipscope_api::wire::{Alert, Collection, Machine};
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::store::queries::{self, EventWriter};
 use crate::store::{Store, StoreError};
@@ -22,7 +29,7 @@ pub struct ImportFiles {
     pub machines: Option<PathBuf>,
     /// Alerts API answer (JSON).
     pub alerts: Option<PathBuf>,
-    /// `DeviceNetworkEvents` export (CSV or JSON lines).
+    /// `DeviceNetworkEvents` rows in any of the forms `events` reads; `-` reads standard input.
     pub events: Option<PathBuf>,
 }
 
@@ -39,6 +46,10 @@ pub struct ImportSummary {
     pub events_new: u64,
     /// Event rows skipped because they name no remote address (listening sockets).
     pub events_without_remote_ip: u64,
+    /// Streaming API records of other categories, skipped.
+    pub events_other_categories: u64,
+    /// The encoding the events file was read in.
+    pub events_encoding: Option<String>,
 }
 
 impl fmt::Display for ImportSummary {
@@ -52,7 +63,14 @@ impl fmt::Display for ImportSummary {
             self.events_new,
             self.events_read - self.events_new - self.events_without_remote_ip,
             self.events_without_remote_ip
-        )
+        )?;
+        if self.events_other_categories > 0 {
+            write!(f, ", {} Streaming API records of other categories skipped", self.events_other_categories)?;
+        }
+        if let Some(encoding) = &self.events_encoding {
+            write!(f, "; events read as {encoding}")?;
+        }
+        Ok(())
     }
 }
 
@@ -101,14 +119,23 @@ fn import_in(
 ) -> Result<ImportSummary, ImportError> {
     let mut summary = ImportSummary::default();
     if let Some(path) = &files.machines {
-        let machines: Vec<Machine> = read_entities(path)?;
+        let machines: Vec<Machine> = read_entities::<Value>(path)?
+            .into_iter()
+            .map(|(line, value)| {
+                serde_json::from_value(value)
+                    .map_err(|e| ImportError::invalid(path, Some(line), format!("a machine: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
         for m in &machines {
             queries::upsert_machine(tx, m)?;
         }
         summary.machines = machines.len();
     }
     if let Some(path) = &files.alerts {
-        let alerts: Vec<Alert> = read_entities(path)?;
+        let alerts: Vec<Alert> = read_entities::<Value>(path)?
+            .into_iter()
+            .map(|(line, value)| alerts::to_alert(value).map_err(|m| ImportError::invalid(path, Some(line), m)))
+            .collect::<Result<_, _>>()?;
         for a in &alerts {
             queries::upsert_alert(tx, a)?;
         }
@@ -121,17 +148,28 @@ fn import_in(
     Ok(summary)
 }
 
-/// Reads `{"value": [...]}` (a Defender API answer) or a bare JSON array.
-fn read_entities<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ImportError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ImportError::Io { file: path.display().to_string(), source })?;
-    let parsed = if text.trim_start().starts_with('[') {
-        serde_json::from_str::<Vec<T>>(&text)
+/// The entities of `{"value": [...]}` (a Defender or Graph API answer) or a bare JSON array, each with its line.
+fn read_entities<T: DeserializeOwned>(path: &Path) -> Result<Vec<(u64, T)>, ImportError> {
+    let io_error = |source| ImportError::Io { file: path.display().to_string(), source };
+    let (mut reader, _) = text::open(path).map_err(io_error)?;
+    let mut content = String::new();
+    reader.read_to_string(&mut content).map_err(io_error)?;
+    let parsed = if content.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<&RawValue>>(&content)
     } else {
-        serde_json::from_str::<Collection<T>>(&text).map(|c| c.value)
+        serde_json::from_str::<Collection<&RawValue>>(&content).map(|c| c.value)
     };
-    parsed.map_err(|e| {
+    let raw = parsed.map_err(|e| {
         let line = (e.line() > 0).then_some(e.line() as u64);
         ImportError::invalid(path, line, format!("not a Defender API answer: {e}"))
-    })
+    })?;
+    let mut lines = text::LineCounter::new(&content);
+    raw.into_iter()
+        .map(|item| {
+            let line = lines.line_at(item.get().as_ptr() as usize - content.as_ptr() as usize);
+            serde_json::from_str(item.get())
+                .map(|value| (line, value))
+                .map_err(|e| ImportError::invalid(path, Some(line), format!("not a Defender API entity: {e}")))
+        })
+        .collect()
 }

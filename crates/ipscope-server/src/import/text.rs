@@ -74,11 +74,8 @@ fn is_utf8(mut reader: impl Read) -> io::Result<bool> {
 
 /// Opens `path` (`-` for standard input) as UTF-8 text.
 pub fn open(path: &Path) -> io::Result<(Box<dyn BufRead>, Encoding)> {
-    let (mut input, is_file): (Box<dyn Read>, bool) = if path == Path::new("-") {
-        (Box::new(io::stdin()), false)
-    } else {
-        (Box::new(File::open(path)?), true)
-    };
+    let (mut input, is_file): (Box<dyn Read>, bool) =
+        if path == Path::new("-") { (Box::new(io::stdin()), false) } else { (Box::new(File::open(path)?), true) };
     let mut head = Vec::with_capacity(SNIFF);
     (&mut input).take(3).read_to_end(&mut head)?;
     let decode = |encoding: &'static encoding_rs::Encoding, input: Box<dyn Read>| -> Box<dyn BufRead> {
@@ -103,11 +100,8 @@ pub fn open(path: &Path) -> io::Result<(Box<dyn BufRead>, Encoding)> {
         (&mut input).take((SNIFF - head.len()) as u64).read_to_end(&mut head)?;
         is_utf8_prefix(&head)
     };
-    let input: Box<dyn Read> = if is_file {
-        Box::new(File::open(path)?)
-    } else {
-        Box::new(io::Cursor::new(head).chain(input))
-    };
+    let input: Box<dyn Read> =
+        if is_file { Box::new(File::open(path)?) } else { Box::new(io::Cursor::new(head).chain(input)) };
     if utf8 {
         Ok((Box::new(BufReader::with_capacity(1 << 16, input)), Encoding::Utf8))
     } else {
@@ -144,10 +138,11 @@ pub fn tee<R: Read>(reader: R) -> (Tee<R>, LineMap) {
 }
 
 impl LineMap {
-    /// The line (from 1) that the byte at `offset` is on.
+    /// The line (from 1) of the row starting at `offset`. A row starts after any line ends there: the csv crate
+    /// puts a CRLF row's start on the `\n` of the row before (which made its own line numbers one short).
     pub fn line_at(&mut self, offset: u64) -> u64 {
         let mut seen = self.seen.borrow_mut();
-        while self.offset < offset {
+        while self.offset < offset || seen.front().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             match seen.pop_front() {
                 Some(b) => {
                     self.line += u64::from(b == b'\n');
@@ -156,6 +151,32 @@ impl LineMap {
                 None => break,
             }
         }
+        self.line
+    }
+}
+
+/// Line numbers of offsets into a text held whole, asked for in increasing order.
+pub struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    /// Counting from the first line of `text`.
+    pub fn new(text: &'a str) -> LineCounter<'a> {
+        LineCounter::starting_at(text, 1)
+    }
+
+    /// Counting with `text` starting on line `line` of its file.
+    pub fn starting_at(text: &'a str, line: u64) -> LineCounter<'a> {
+        LineCounter { text, offset: 0, line }
+    }
+
+    /// The line of the byte at `offset`.
+    pub fn line_at(&mut self, offset: usize) -> u64 {
+        self.line += self.text.as_bytes()[self.offset..offset].iter().filter(|b| **b == b'\n').count() as u64;
+        self.offset = offset;
         self.line
     }
 }
@@ -203,6 +224,9 @@ mod tests {
         let (mut reader, mut lines) = tee(io::Cursor::new(b"a\r\nbb\r\n\r\nc".to_vec()));
         let mut all = Vec::new();
         reader.read_to_end(&mut all).unwrap();
-        assert_eq!([0, 3, 7, 9].map(|o| lines.line_at(o)), [1, 2, 3, 4]);
+        assert_eq!([0, 3, 7, 9].map(|o| lines.line_at(o)), [1, 2, 4, 4]);
+        let (mut reader, mut lines) = tee(io::Cursor::new(b"h\r\na\r\nb\r\n".to_vec()));
+        reader.read_to_end(&mut Vec::new()).unwrap();
+        assert_eq!([2, 5].map(|o| lines.line_at(o)), [2, 3], "a row placed on the previous row's \\n");
     }
 }
