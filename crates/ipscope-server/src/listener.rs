@@ -1,7 +1,8 @@
 //! Accepting connections so that clients who open connections and send nothing (or trickle a header byte at a
 //! time) cannot lock others out: a deadline for request headers, an idle timeout, a cap on open connections in all
 //! and per client address (the excess is answered `503` at once and closed), and the open-file limit raised to
-//! what the system allows.
+//! what the system allows. The HTTP layer's own refusals of requests it cannot read (`400`, `414`, `431`) get
+//! Defender's error body like every other error.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -160,7 +161,7 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo(peer));
                 router.clone().oneshot(request)
             });
-            let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
+            let io = TokioIo::new(Socket::new(stream, limits.idle_timeout));
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
@@ -173,16 +174,20 @@ pub async fn serve(
     }
 }
 
-/// A connection that fails with `TimedOut` when no byte has moved either way for `timeout`.
-struct IdleTimeout {
+/// A connection that fails with `TimedOut` when no byte has moved either way for `timeout`, and gives the HTTP
+/// layer's bodiless refusals the Defender error body.
+struct Socket {
     inner: TcpStream,
     timeout: Duration,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    /// A rewritten answer not yet fully written, and how much of it was.
+    pending: Vec<u8>,
+    sent: usize,
 }
 
-impl IdleTimeout {
-    fn new(inner: TcpStream, timeout: Duration) -> IdleTimeout {
-        IdleTimeout { inner, timeout, deadline: Box::pin(tokio::time::sleep(timeout)) }
+impl Socket {
+    fn new(inner: TcpStream, timeout: Duration) -> Socket {
+        Socket { inner, timeout, deadline: Box::pin(tokio::time::sleep(timeout)), pending: Vec::new(), sent: 0 }
     }
 
     fn moved(&mut self) {
@@ -195,9 +200,49 @@ impl IdleTimeout {
             Poll::Pending => Poll::Pending,
         }
     }
+
+    /// Writes what is left of a rewritten answer.
+    fn poll_rewritten(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.sent < self.pending.len() {
+            match Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.sent..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.sent += n;
+                    self.moved();
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return self.pending(cx),
+            }
+        }
+        self.pending.clear();
+        self.sent = 0;
+        Poll::Ready(Ok(()))
+    }
 }
 
-impl AsyncRead for IdleTimeout {
+/// hyper's answer to a request it could not read (`HTTP/1.1 431 Request Header Fields Too Large`, no body) with
+/// Defender's error body; `None` for any other write.
+fn with_error_body(data: &[u8]) -> Option<Vec<u8>> {
+    let head = std::str::from_utf8(data).ok()?;
+    let empty = "\r\ncontent-length: 0\r\n";
+    if !head.starts_with("HTTP/1.1 4") || !head.ends_with("\r\n\r\n") || !head.contains(empty) {
+        return None;
+    }
+    let reason = head.lines().next()?.splitn(3, ' ').nth(2)?;
+    let code: String = reason.split(' ').collect();
+    let body = serde_json::to_string(&ipscope_api::wire::ErrorResponse {
+        error: ipscope_api::wire::ErrorDetail {
+            code,
+            message: format!("The request could not be read ({reason}); see the HTTP specification for its limits."),
+            target: crate::error::request_id(),
+        },
+    })
+    .ok()?;
+    let headers = format!("\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len());
+    Some((head.replacen(empty, &headers, 1) + &body).into_bytes())
+}
+
+impl AsyncRead for Socket {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
@@ -213,8 +258,21 @@ impl AsyncRead for IdleTimeout {
     }
 }
 
-impl AsyncWrite for IdleTimeout {
+impl AsyncWrite for Socket {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Err(e)) = self.poll_rewritten(cx) {
+            return Poll::Ready(Err(e));
+        }
+        if !self.pending.is_empty() {
+            return Poll::Pending;
+        }
+        if let Some(rewritten) = with_error_body(data) {
+            self.pending = rewritten;
+            if let Poll::Ready(Err(e)) = self.poll_rewritten(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(data.len())); // the rest is written by the next polls
+        }
         match Pin::new(&mut self.inner).poll_write(cx, data) {
             Poll::Ready(Ok(n)) => {
                 self.moved();
@@ -226,10 +284,36 @@ impl AsyncWrite for IdleTimeout {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        match self.poll_rewritten(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut self.inner).poll_flush(cx),
+            other => other,
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        match self.poll_rewritten(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut self.inner).poll_shutdown(cx),
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_http_layers_refusals_get_the_defender_body() {
+        let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let rewritten = String::from_utf8(with_error_body(head).unwrap()).unwrap();
+        let (headers, body) = rewritten.split_once("\r\n\r\n").unwrap();
+        assert!(headers.contains("content-type: application/json"), "{headers}");
+        assert!(headers.contains(&format!("content-length: {}", body.len())), "{headers}");
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(value["error"]["code"], "RequestHeaderFieldsTooLarge");
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        assert!(with_error_body(ok).is_none());
+        let with_body = b"HTTP/1.1 404 Not Found\r\ncontent-length: 12\r\n\r\n";
+        assert!(with_error_body(with_body).is_none());
     }
 }

@@ -363,7 +363,7 @@ async fn a_corpus_of_bad_input_gets_no_5xx_no_internals_and_nothing_outside_dist
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_megabyte_request_line_is_refused_by_the_http_layer_not_failed() {
+async fn a_megabyte_request_line_is_refused_by_the_http_layer_in_the_defender_shape() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let s = setup("megabyte");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -380,6 +380,8 @@ async fn a_megabyte_request_line_is_refused_by_the_http_layer_not_failed() {
         let answer = String::from_utf8_lossy(&answer);
         let status: u16 = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         assert!((400..500).contains(&status), "{}", &answer[..answer.len().min(100)]);
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+        defender_error(body);
     }
     server.abort();
 }
