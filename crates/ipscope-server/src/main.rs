@@ -1,4 +1,4 @@
-//! The `ipscope-server` command: `serve`, `demo`, `import`, `synth`, `token` and `audit`.
+//! The `ipscope-server` command: `serve`, `demo`, `import`, `synth`, `prune`, `token` and `audit`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use ipscope_server::auth::{tokens, AuthConfig};
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{self, ImportFiles};
 use ipscope_server::rate_limit::RateLimits;
-use ipscope_server::store::Store;
+use ipscope_server::store::{retention, Store};
 use ipscope_server::{demo, AppState, ServerConfig};
 
 /// ipscope's server: the investigation portal and its Defender-compatible API.
@@ -89,6 +89,9 @@ enum Command {
         /// Open connections allowed per client address (trusted proxies are not limited).
         #[arg(long, default_value_t = 128)]
         max_connections_per_client: usize,
+        /// Delete connections older than this (e.g. 180d) at start and every day after.
+        #[arg(long)]
+        retention: Option<String>,
         /// Create the database if there is none (without it, a missing database is an error).
         #[arg(long)]
         create: bool,
@@ -96,6 +99,15 @@ enum Command {
         /// the address is loopback).
         #[arg(long)]
         no_auth: bool,
+    },
+    /// Delete connections older than a period (whole UTC days; the rollups stay consistent).
+    Prune {
+        /// The database file.
+        #[arg(long)]
+        db: PathBuf,
+        /// How old a connection may be, e.g. 180d.
+        #[arg(long)]
+        older_than: String,
     },
     /// Create, list and revoke ipscope's own access tokens.
     Token {
@@ -257,6 +269,17 @@ fn token_command(command: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `serve --retention`: prunes at start and then once a day.
+async fn prune_daily(store: Arc<Store>, keep: chrono::Duration) {
+    loop {
+        match store.call(move |c| retention::prune(c, Utc::now() - keep)).await {
+            Ok(p) => tracing::info!("retention: deleted {} connections from before {}", p.events, p.kept_from),
+            Err(e) => tracing::error!("retention: pruning failed: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)).await;
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -285,6 +308,7 @@ async fn main() -> anyhow::Result<()> {
             oidc_client_id,
             oidc_scope,
             audit_log,
+            retention,
             create,
             max_connections,
             max_connections_per_client,
@@ -369,6 +393,10 @@ async fn main() -> anyhow::Result<()> {
                 audit: audit_log.map_or(AuditSink::Database, AuditSink::File),
                 connections,
             };
+            if let Some(retention) = retention {
+                let keep = tokens::parse_lifetime(&retention).map_err(|e| anyhow::anyhow!("--retention: {e}"))?;
+                tokio::spawn(prune_daily(Arc::clone(&store), keep));
+            }
             let state = AppState::new(store, config).with_geo(geo);
             if let Some(oidc) = state.auth.oidc() {
                 match oidc.refresh().await {
@@ -380,6 +408,17 @@ async fn main() -> anyhow::Result<()> {
             ipscope_server::serve(listener, state).await?;
         }
         Command::Token { command } => token_command(command)?,
+        Command::Prune { db, older_than } => {
+            let keep = tokens::parse_lifetime(&older_than).map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
+            let store = open_existing(&db)?;
+            let pruned = store.call_blocking(|c| retention::prune(c, Utc::now() - keep))?;
+            println!(
+                "deleted {} connections from before {} from {}",
+                pruned.events,
+                time_text(Some(pruned.kept_from)),
+                db.display()
+            );
+        }
         Command::Audit { db, file, since } => {
             let since = tokens::parse_lifetime(&since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
             let store = open_existing(&db)?;

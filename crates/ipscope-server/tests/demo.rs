@@ -118,3 +118,48 @@ fn the_same_moment_gives_the_same_organization() {
     remove(&a);
     remove(&b);
 }
+
+#[test]
+fn pruning_keeps_whole_days_and_the_rollup_equal_to_the_events() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 15, 30, 0).unwrap();
+    let db = scratch_db("prune");
+    let store = Store::open(&db).unwrap();
+    demo::generate(&store, now).unwrap();
+    let cutoff = now - Duration::days(30);
+    let pruned = store.call_blocking(|c| ipscope_server::store::retention::prune(c, cutoff)).unwrap();
+    assert!(pruned.events > 100_000, "{pruned:?}");
+    assert_eq!(
+        pruned.kept_from,
+        Utc.with_ymd_and_hms(2026, 10, 26, 0, 0, 0).unwrap(),
+        "the cutoff's whole UTC day is kept"
+    );
+    let (oldest, rollup_oldest): (i64, i64) = store
+        .call_blocking(|c| {
+            Ok(c.query_row("SELECT (SELECT MIN(ts) FROM events), (SELECT MIN(day) FROM ip_day_device)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?)
+        })
+        .unwrap();
+    assert!(oldest >= pruned.kept_from.timestamp_millis());
+    assert_eq!(rollup_oldest, pruned.kept_from.timestamp_millis() / 86_400_000);
+    // Periods across the cutoff: the rollup and a count of the remaining events agree.
+    for ip in [demo::BEACON_IP, demo::COMMON_IP] {
+        let period = Period { from: now - Duration::days(60), to: now };
+        let api =
+            store.call_blocking(|c| investigation::prevalence(c, ip.parse().unwrap(), period, &Scope::All)).unwrap();
+        let raw: (i64, i64) = store
+            .call_blocking(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(DISTINCT device), COUNT(*) FROM events WHERE remote_ip = ?1 AND ts >= ?2 AND ts < ?3",
+                    rusqlite::params![ip, period.from.timestamp_millis(), period.to.timestamp_millis()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!((api.organization_prevalence as i64, api.connections as i64), raw, "{ip}");
+        assert!(api.org_first_seen.unwrap() >= pruned.kept_from, "{ip}");
+    }
+    let again = store.call_blocking(|c| ipscope_server::store::retention::prune(c, cutoff)).unwrap();
+    assert_eq!(again.events, 0, "nothing left to prune");
+    remove(&db);
+}

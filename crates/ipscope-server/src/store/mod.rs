@@ -2,6 +2,7 @@
 
 pub mod investigation;
 pub mod queries;
+pub mod retention;
 mod schema;
 
 use std::path::{Path, PathBuf};
