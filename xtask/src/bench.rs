@@ -211,6 +211,7 @@ pub fn bench(root: &Path, server: &Path) -> Result<()> {
         SIZES[0] / 1_000_000,
         ratios.join(", ")
     ));
+    report.push_str(&import_throughput(server, &dir)?);
     report.push_str(&browser_bench(root, server, &dir)?);
     println!("{report}");
     std::fs::write(dir.join("report.md"), &report)?;
@@ -349,4 +350,85 @@ fn measure_throughput(port: u16, token: &str) -> Result<String> {
         ms(percentile(&all, 0.5)),
         ms(percentile(&all, 0.99))
     ))
+}
+
+/// Rows in the import benchmark's files.
+const IMPORT_ROWS: u64 = 2_000_000;
+
+/// Writes `IMPORT_ROWS` `DeviceNetworkEvents` rows as CSV and as JSON lines (kept for reruns): 20,000 addresses,
+/// 5,000 devices, 180 days, in no particular order, as an export is.
+fn write_import_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let csv = dir.join(format!("import-{IMPORT_ROWS}.csv"));
+    let jsonl = dir.join(format!("import-{IMPORT_ROWS}.jsonl"));
+    if csv.exists() && jsonl.exists() {
+        return Ok((csv, jsonl));
+    }
+    let mut c = std::io::BufWriter::new(std::fs::File::create(&csv)?);
+    let mut j = std::io::BufWriter::new(std::fs::File::create(&jsonl)?);
+    writeln!(c, "Timestamp,DeviceId,DeviceName,ActionType,RemoteIP,RemotePort,LocalIP,LocalPort,Protocol,InitiatingProcessFileName")?;
+    let mut seed = 0x1234_5678_u64;
+    let start = 1_764_000_000_000_i64; // 2025-11-24
+    for k in 0..IMPORT_ROWS {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let ip = (23u32 << 24) + (seed >> 40) as u32 % 20_000;
+        let device = (seed >> 20) % 5_000;
+        let ts = start + ((seed >> 8) % (180 * 86_400_000)) as i64;
+        let time = chrono_free_rfc3339(ts);
+        let ip = format!("{}.{}.{}.{}", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+        let port = 49_152 + k % 16_000;
+        writeln!(c, "{time},dev-{device:05},host-{device:05}.bench.example,ConnectionSuccess,{ip},443,10.0.0.1,{port},Tcp,chrome.exe")?;
+        writeln!(
+            j,
+            "{{\"Timestamp\":\"{time}\",\"DeviceId\":\"dev-{device:05}\",\"DeviceName\":\"host-{device:05}.bench.example\",\
+             \"ActionType\":\"ConnectionSuccess\",\"RemoteIP\":\"{ip}\",\"RemotePort\":443,\"LocalIP\":\"10.0.0.1\",\
+             \"LocalPort\":{port},\"Protocol\":\"Tcp\",\"InitiatingProcessFileName\":\"chrome.exe\"}}"
+        )?;
+    }
+    c.flush()?;
+    j.flush()?;
+    Ok((csv, jsonl))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of a Unix time in milliseconds (xtask has no date crate).
+fn chrono_free_rfc3339(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    )
+}
+
+/// Events per second of `ipscope-server import` from CSV and from JSON lines into a fresh database.
+fn import_throughput(server: &Path, dir: &Path) -> Result<String> {
+    let (csv, jsonl) = write_import_files(dir)?;
+    let mut report =
+        format!("\nImport of {IMPORT_ROWS} DeviceNetworkEvents rows into a fresh database (release server):\n");
+    for (form, file) in [("CSV", &csv), ("JSON lines", &jsonl)] {
+        let db = dir.join("import-bench.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let started = Instant::now();
+        let out = Command::new(server).args(["import", "--db"]).arg(&db).arg("--events").arg(file).output()?;
+        let seconds = started.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!("importing {} failed: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+        }
+        report.push_str(&format!("- {form}: {seconds:.1} s, {:.0} events/s\n", IMPORT_ROWS as f64 / seconds));
+    }
+    Ok(report)
 }

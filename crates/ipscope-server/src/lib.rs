@@ -7,6 +7,7 @@ pub mod error;
 pub mod geo;
 pub mod host;
 pub mod import;
+pub mod ingest;
 pub mod listener;
 pub mod rate_limit;
 mod routes;

@@ -1,4 +1,4 @@
-//! The `ipscope-server` command: `serve`, `demo`, `import`, `synth`, `prune`, `token` and `audit`.
+//! The `ipscope-server` command: `serve`, `demo`, `import`, `ingest`, `synth`, `prune`, `token` and `audit`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -99,6 +99,21 @@ enum Command {
         /// the address is loopback).
         #[arg(long)]
         no_auth: bool,
+    },
+    /// Follow a folder the Streaming API's storage-account export is synced into, storing new records as they come.
+    Ingest {
+        /// The database file (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// The folder (its `.json` blobs, at any depth: `.../y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`).
+        #[arg(long)]
+        watch: PathBuf,
+        /// Seconds between looks at the folder.
+        #[arg(long, default_value_t = 10)]
+        poll_seconds: u64,
+        /// Read what is there and stop.
+        #[arg(long)]
+        once: bool,
     },
     /// Delete connections older than a period (whole UTC days; the rollups stay consistent).
     Prune {
@@ -408,6 +423,50 @@ async fn main() -> anyhow::Result<()> {
             ipscope_server::serve(listener, state).await?;
         }
         Command::Token { command } => token_command(command)?,
+        Command::Ingest { db, watch, poll_seconds, once } => {
+            if !watch.is_dir() {
+                anyhow::bail!("--watch {}: no such folder", watch.display());
+            }
+            let store = open(&db)?;
+            loop {
+                let pass = {
+                    let (store, watch) = (Arc::clone(&store), watch.clone());
+                    tokio::task::spawn_blocking(move || ipscope_server::ingest::ingest_once(&store, &watch)).await??
+                };
+                for error in &pass.errors {
+                    tracing::error!("ingest: {error} (tried again on the next pass)");
+                }
+                if pass.blobs_read > 0 || once {
+                    let lag = pass
+                        .lag(Utc::now())
+                        .map(|l| format!(", newest event {} s behind", l.num_seconds()))
+                        .unwrap_or_default();
+                    let s = &pass.summary;
+                    let line = format!(
+                        "ingest: {} records read from {} blob(s): {} new, {} already stored, {} without a remote IP, \
+                         {} of other categories{lag}",
+                        s.events_read + s.events_other_categories,
+                        pass.blobs_read,
+                        s.events_new,
+                        s.events_read - s.events_new - s.events_without_remote_ip,
+                        s.events_without_remote_ip,
+                        s.events_other_categories
+                    );
+                    if once {
+                        println!("{line}");
+                    } else {
+                        eprintln!("{line}");
+                    }
+                }
+                if once {
+                    if !pass.errors.is_empty() {
+                        anyhow::bail!("{} blob(s) could not be read", pass.errors.len());
+                    }
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(poll_seconds.max(1))).await;
+            }
+        }
         Command::Prune { db, older_than } => {
             let keep = tokens::parse_lifetime(&older_than).map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
             let store = open_existing(&db)?;

@@ -37,15 +37,7 @@ pub(super) fn import_events(
     summary.events_encoding = Some(encoding.to_string());
     let first = reader.fill_buf().map_err(io_error)?.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let mut on_row = |line: u64, fields: Row<'_>| -> Result<(), ImportError> {
-        summary.events_read += 1;
-        match to_event(&fields).map_err(|m| ImportError::invalid(path, Some(line), m))? {
-            Some(event) => {
-                if writer.insert(&event)? {
-                    summary.events_new += 1;
-                }
-            }
-            None => summary.events_without_remote_ip += 1,
-        }
+        store_row(path, line, &fields, writer, summary)?;
         if summary.events_read.is_multiple_of(PROGRESS_EVERY) {
             progress(summary.events_read);
         }
@@ -57,6 +49,52 @@ pub(super) fn import_events(
             read_json(path, reader, &mut other_categories, &mut on_row)?;
         }
         _ => read_csv(path, reader, &mut on_row)?,
+    }
+    summary.events_other_categories += other_categories;
+    Ok(())
+}
+
+/// Stores one row (or counts it as one without a remote address).
+fn store_row(
+    path: &Path,
+    line: u64,
+    fields: &Row<'_>,
+    writer: &mut EventWriter<'_>,
+    summary: &mut ImportSummary,
+) -> Result<(), ImportError> {
+    summary.events_read += 1;
+    match to_event(fields).map_err(|m| ImportError::invalid(path, Some(line), m))? {
+        Some(event) => {
+            summary.newest_event = summary.newest_event.max(Some(event.timestamp));
+            if writer.insert(&event)? {
+                summary.events_new += 1;
+            }
+        }
+        None => summary.events_without_remote_ip += 1,
+    }
+    Ok(())
+}
+
+/// Streaming API records (or rows), one JSON object per line, from `text`, whose first line is line `first_line`
+/// of `path`: what `ingest` reads from a storage account's blobs as they grow.
+pub(crate) fn import_record_lines(
+    path: &Path,
+    text: &str,
+    first_line: u64,
+    writer: &mut EventWriter<'_>,
+    summary: &mut ImportSummary,
+) -> Result<(), ImportError> {
+    let mut other_categories = 0u64;
+    for (i, line) in text.lines().enumerate() {
+        let n = first_line + i as u64;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let object: Map<String, Value> = serde_json::from_str(line.trim_start_matches('\u{feff}'))
+            .map_err(|e| ImportError::invalid(path, Some(n), format!("not a JSON object: {e}")))?;
+        json_row(path, n, object, &mut other_categories, &mut |line, fields| {
+            store_row(path, line, &fields, writer, summary)
+        })?;
     }
     summary.events_other_categories += other_categories;
     Ok(())

@@ -6,7 +6,7 @@
 //! line an editor shows; re-importing a file changes nothing.
 
 mod alerts;
-mod events;
+pub(crate) mod events;
 mod text;
 
 use std::fmt;
@@ -50,6 +50,8 @@ pub struct ImportSummary {
     pub events_other_categories: u64,
     /// The encoding the events file was read in.
     pub events_encoding: Option<String>,
+    /// The newest event time read.
+    pub newest_event: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl fmt::Display for ImportSummary {
@@ -89,7 +91,7 @@ pub enum ImportError {
 }
 
 impl ImportError {
-    fn invalid(file: &Path, line: Option<u64>, message: impl Into<String>) -> ImportError {
+    pub(crate) fn invalid(file: &Path, line: Option<u64>, message: impl Into<String>) -> ImportError {
         ImportError::Invalid { file: file.display().to_string(), line, message: message.into() }
     }
 }

@@ -130,6 +130,15 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_ts ON audit (ts);
 "#,
+    r#"
+-- Where `ingest` is in each blob it follows, stored in the same transaction as the rows it read: it resumes there
+-- after a restart or a crash, so each record is read once.
+CREATE TABLE ingest_positions (
+    blob       TEXT PRIMARY KEY,  -- path relative to the watched folder
+    read_bytes INTEGER NOT NULL,  -- bytes of whole lines stored
+    read_lines INTEGER NOT NULL   -- lines in them, for error messages
+);
+"#,
 ];
 
 /// Brings the database at `path` to the newest schema.

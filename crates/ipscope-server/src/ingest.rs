@@ -1,0 +1,132 @@
+//! `ipscope-server ingest --watch DIR`: follows a folder that the Streaming API's storage-account export is synced
+//! into (azcopy, blobfuse): `.../y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json` blobs of one record per line. New blobs and
+//! blobs that grow during their hour are read from where the last read ended; the rows and the new position are
+//! stored in one transaction, so a restart or a `kill -9` at any moment neither loses nor repeats a record. Short
+//! transactions (a few megabytes of lines each) keep a server on the same file answering.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use crate::import::{events, ImportError, ImportSummary};
+use crate::store::queries::EventWriter;
+use crate::store::{Store, StoreError};
+
+/// Bytes of whole lines read per transaction.
+const CHUNK: u64 = 4 << 20;
+
+/// What one pass over the folder did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct IngestReport {
+    /// Blobs with something new.
+    pub blobs_read: usize,
+    /// What was read, stored and skipped.
+    pub summary: ImportSummary,
+    /// Blobs that could not be read this time, with why (they are tried again on the next pass).
+    pub errors: Vec<String>,
+}
+
+impl IngestReport {
+    /// How far the newest event read is behind `now`.
+    pub fn lag(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        self.summary.newest_event.map(|t| now - t)
+    }
+}
+
+/// The blobs under `dir`: `.json` files, in path order (which is time order in the export's layout).
+fn blobs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if kind.is_file() && entry.path().extension().is_some_and(|e| e == "json" || e == "jsonl") {
+                out.push(entry.path());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads what is new in every blob under `dir`.
+pub fn ingest_once(store: &Store, dir: &Path) -> Result<IngestReport, StoreError> {
+    let mut report = IngestReport::default();
+    let found = blobs(dir).map_err(|e| StoreError::Task(format!("cannot list {}: {e}", dir.display())))?;
+    for path in found {
+        let name = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
+        match ingest_blob(store, &path, &name, &mut report.summary) {
+            Ok(true) => report.blobs_read += 1,
+            Ok(false) => {}
+            Err(ImportError::Store(e)) => return Err(e),
+            Err(other) => report.errors.push(other.to_string()),
+        }
+    }
+    Ok(report)
+}
+
+/// Reads the new whole lines of one blob, a chunk per transaction; `Ok(true)` if there were any.
+fn ingest_blob(store: &Store, path: &Path, name: &str, summary: &mut ImportSummary) -> Result<bool, ImportError> {
+    let io_error = |source| ImportError::Io { file: path.display().to_string(), source };
+    let mut read_any = false;
+    loop {
+        let (mut from, mut lines) = store.call_blocking(|c| {
+            Ok(c.prepare_cached("SELECT read_bytes, read_lines FROM ingest_positions WHERE blob = ?1")?
+                .query_row([name], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+                .optional()?
+                .unwrap_or((0, 0)))
+        })?;
+        let mut file = std::fs::File::open(path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        if size < from {
+            // Replaced by a shorter blob: read it again from the start (rows already stored are not stored twice).
+            tracing::warn!("{} is shorter than what was read of it; reading it again", path.display());
+            (from, lines) = (0, 0);
+        }
+        if size == from {
+            return Ok(read_any);
+        }
+        file.seek(SeekFrom::Start(from)).map_err(io_error)?;
+        let mut bytes = Vec::new();
+        file.take(CHUNK.min(size - from)).read_to_end(&mut bytes).map_err(io_error)?;
+        // Only whole lines: the end of a growing blob may be a record still being written.
+        let Some(end) = bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1) else {
+            if size - from > CHUNK {
+                return Err(ImportError::invalid(path, Some(lines + 1), "a line longer than 4 MB"));
+            }
+            return Ok(read_any);
+        };
+        let text = std::str::from_utf8(&bytes[..end])
+            .map_err(|e| ImportError::invalid(path, Some(lines + 1), format!("not UTF-8: {e}")))?;
+        let new_lines = text.matches('\n').count() as u64;
+        let mut chunk = ImportSummary::default();
+        store.call_blocking(|c| {
+            let tx = c.transaction()?;
+            let stored = {
+                let mut writer = EventWriter::new(&tx);
+                events::import_record_lines(path, text, lines + 1, &mut writer, &mut chunk)
+            };
+            if let Err(e) = stored {
+                return Ok(Err(e)); // dropping `tx` rolls the chunk back; the position stays
+            }
+            tx.prepare_cached(
+                "INSERT INTO ingest_positions (blob, read_bytes, read_lines) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (blob) DO UPDATE SET read_bytes = excluded.read_bytes, read_lines = excluded.read_lines",
+            )?
+            .execute(params![name, (from + end as u64) as i64, (lines + new_lines) as i64])?;
+            tx.commit()?;
+            Ok(Ok(()))
+        })??;
+        summary.events_read += chunk.events_read;
+        summary.events_new += chunk.events_new;
+        summary.events_without_remote_ip += chunk.events_without_remote_ip;
+        summary.events_other_categories += chunk.events_other_categories;
+        summary.newest_event = summary.newest_event.max(chunk.newest_event);
+        read_any = true;
+    }
+}

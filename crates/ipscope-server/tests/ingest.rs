@@ -1,0 +1,148 @@
+//! Live ingestion of the Streaming API's storage-account export: blobs appearing and growing, the process killed at
+//! random moments during catch-up and restarted, and in the end every record stored once, with answers equal to a
+//! one-shot import of the same records.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use ipscope_api::period::Period;
+use ipscope_server::import::{import, ImportFiles};
+use ipscope_server::store::{investigation, Scope, Store};
+
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ipscope-ingest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Storage-account records `k` in `range`: 40 addresses, 60 devices, one every 7 s from 2026-11-20; every tenth a
+/// record of another category.
+fn records(range: std::ops::Range<u64>) -> String {
+    let start = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+    let mut out = String::new();
+    for k in range {
+        let time = (start + chrono::Duration::seconds(7 * k as i64)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if k % 10 == 9 {
+            out.push_str(&format!(
+                r#"{{"time":"{time}","tenantId":"t","operationName":"Publish","category":"AdvancedHunting-DeviceProcessEvents","properties":{{"Timestamp":"{time}"}}}}"#
+            ));
+        } else {
+            let (ip, device) = (k % 40, k % 60);
+            out.push_str(&format!(
+                r#"{{"time":"{time}","tenantId":"t","operationName":"Publish","category":"AdvancedHunting-DeviceNetworkEvents","properties":{{"Timestamp":"{time}","DeviceId":"dev-{device}","DeviceName":"host-{device}","ActionType":"ConnectionSuccess","RemoteIP":"203.0.113.{ip}","RemotePort":443,"LocalPort":{},"AdditionalFields":"{{}}"}}}}"#,
+                40000 + k % 20000
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn blob(dir: &Path, hour: u32) -> PathBuf {
+    let folder = dir.join(format!("watched/WorkspaceResourceId=/subscriptions/s/y=2026/m=11/d=20/h={hour:02}/m=00"));
+    std::fs::create_dir_all(&folder).unwrap();
+    folder.join("PT1H.json")
+}
+
+fn append(path: &Path, text: &str) {
+    std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
+}
+
+fn answers(store: &Store) -> String {
+    let period = Period {
+        from: Utc.with_ymd_and_hms(2026, 11, 19, 0, 0, 0).unwrap(),
+        to: Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap(),
+    };
+    (0..40)
+        .map(|i| {
+            let ip = format!("203.0.113.{i}").parse().unwrap();
+            let p = store.call_blocking(|c| investigation::prevalence(c, ip, period, &Scope::All)).unwrap();
+            let d = store.call_blocking(|c| investigation::observed_devices(c, ip, period, 100, &Scope::All)).unwrap();
+            format!("{}{}", serde_json::to_string(&p).unwrap(), serde_json::to_string(&d).unwrap())
+        })
+        .collect()
+}
+
+fn ingest(db: &Path, watched: &Path, once: bool) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipscope-server"));
+    cmd.args(["ingest", "--poll-seconds", "1", "--db"]).arg(db).arg("--watch").arg(watched);
+    if once {
+        cmd.arg("--once");
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+#[test]
+fn every_record_is_stored_once_across_growth_and_kill_9() {
+    let dir = scratch();
+    let db = dir.join("ingest.db");
+    let watched = dir.join("watched");
+    let (first, second) = (blob(&dir, 7), blob(&dir, 8));
+    append(&first, &records(0..30_000));
+    let mut written = 30_000u64;
+    // Kill it at moments spread over the catch-up, growing the blobs in between.
+    let mut seed = 0x9e37_79b9_u64;
+    let mut midway = false;
+    for round in 0..6 {
+        let mut child = ingest(&db, &watched, false).spawn().unwrap();
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(200 + (seed >> 33) % 1800));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let read: i64 = Store::open(&db)
+            .unwrap()
+            .call_blocking(|c| {
+                Ok(c.query_row("SELECT COALESCE(SUM(read_bytes), 0) FROM ingest_positions", [], |r| r.get(0))?)
+            })
+            .unwrap();
+        let total =
+            std::fs::metadata(&first).map_or(0, |m| m.len()) + std::fs::metadata(&second).map_or(0, |m| m.len());
+        midway |= read > 0 && (read as u64) < total;
+        eprintln!("round {round}: {read} of {total} bytes read when killed");
+        let more = if round % 2 == 0 { &first } else { &second };
+        append(more, &records(written..written + 2_000));
+        written += 2_000;
+    }
+    assert!(midway, "at least one kill fell in the middle of the catch-up");
+    // A record being written at the end of a blob is left for later, not read half.
+    let partial = records(written..written + 1);
+    append(&second, &partial[..partial.len() / 2]);
+    let out = ingest(&db, &watched, true).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    append(&second, &partial[partial.len() / 2..]);
+    written += 1;
+    let out = ingest(&db, &watched, true).output().unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && printed.contains("records read"),
+        "{printed} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The same records imported at once.
+    let all = dir.join("all.jsonl");
+    std::fs::write(&all, records(0..written)).unwrap();
+    let reference = Store::open(&dir.join("reference.db")).unwrap();
+    import(&reference, &ImportFiles { events: Some(all), ..Default::default() }, &mut |_| {}).unwrap();
+    let ingested = Store::open(&db).unwrap();
+    let count = |s: &Store| -> i64 {
+        s.call_blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)).unwrap()
+    };
+    let expected = (0..written).filter(|k| k % 10 != 9).count() as i64;
+    assert_eq!(count(&reference), expected);
+    assert_eq!(count(&ingested), expected, "every record stored, none twice");
+    assert_eq!(answers(&ingested), answers(&reference));
+    // The positions are the blobs' ends: a restart reads nothing again.
+    let out = ingest(&db, &watched, true).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 records read from 0 blob(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
