@@ -110,6 +110,7 @@ fn ingest_blob(store: &Store, path: &Path, name: &str, summary: &mut ImportSumma
             let stored = {
                 let mut writer = EventWriter::new(&tx);
                 events::import_record_lines(path, text, lines + 1, &mut writer, &mut chunk)
+                    .and_then(|()| writer.finish().map_err(ImportError::from))
             };
             if let Err(e) = stored {
                 return Ok(Err(e)); // dropping `tx` rolls the chunk back; the position stays

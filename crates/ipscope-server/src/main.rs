@@ -284,6 +284,36 @@ fn token_command(command: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Shows an import's progress on standard error: a line redrawn in place (rows, rate, percent and time left) on a
+/// terminal, a plain line every few seconds otherwise.
+fn progress_report() -> impl FnMut(import::Progress) {
+    use std::io::{IsTerminal, Write};
+    let terminal = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut shown = std::time::Instant::now();
+    move |p: import::Progress| {
+        let every = if terminal { 0.2 } else { 5.0 };
+        if shown.elapsed().as_secs_f64() < every {
+            return;
+        }
+        shown = std::time::Instant::now();
+        let seconds = started.elapsed().as_secs_f64().max(0.001);
+        let rate = p.rows as f64 / seconds;
+        let share = p.total_bytes.filter(|t| *t > 0).map(|t| (p.bytes as f64 / t as f64).min(1.0));
+        let left = share.filter(|s| *s > 0.0).map(|s| seconds * (1.0 - s) / s);
+        let mut line = format!("  {} rows read, {:.0} rows/s", p.rows, rate);
+        if let (Some(share), Some(left)) = (share, left) {
+            line.push_str(&format!(", {:.0}%, about {:.0} s left", share * 100.0, left));
+        }
+        if terminal {
+            eprint!("\r{line}\x1b[K");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}
+
 /// `serve --retention`: prunes at start and then once a day.
 async fn prune_daily(store: Arc<Store>, keep: chrono::Duration) {
     loop {
@@ -525,11 +555,12 @@ async fn main() -> anyhow::Result<()> {
             }
             let store = open(&db)?;
             let files = ImportFiles { machines, alerts, events };
-            let summary = tokio::task::spawn_blocking(move || {
-                import::import(&store, &files, &mut |n| eprintln!("  {n} event rows read..."))
-            })
-            .await?
-            .context("import failed; the database is unchanged")?;
+            let summary = tokio::task::spawn_blocking(move || import::import(&store, &files, &mut progress_report()))
+                .await?
+                .context("import failed; the database is unchanged")?;
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprint!("\r\x1b[K"); // clear the progress line
+            }
             println!("imported into {}: {summary}", db.display());
         }
     }

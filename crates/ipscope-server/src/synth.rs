@@ -91,6 +91,7 @@ pub fn generate(
                         }
                     }
                 }
+                writer.finish()?;
             }
             tx.commit()?;
             Ok(())

@@ -326,6 +326,7 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
         );
         write(&mut writer, e)?;
     }
+    writer.finish()?;
 
     let alerts = make_alerts(&mut rng, &devices, &beaconing, &downloaders, beacon_start, today, now);
     for a in &alerts {

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::text;
-use super::{ImportError, ImportSummary};
+use super::{ImportError, ImportSummary, Progress};
 use crate::store::queries::{EventWriter, NewEvent};
 
 const REQUIRED: [&str; 6] = ["Timestamp", "DeviceId", "DeviceName", "ActionType", "RemoteIP", "RemotePort"];
@@ -23,23 +23,23 @@ const OPTIONAL: [&str; 6] =
 const CATEGORY: &str = "AdvancedHunting-DeviceNetworkEvents";
 
 /// How often progress is reported, in rows.
-const PROGRESS_EVERY: u64 = 100_000;
+const PROGRESS_EVERY: u64 = 10_000;
 
 /// Reads every row of `path` (`-`: standard input) into `writer`.
 pub(super) fn import_events(
     path: &Path,
     writer: &mut EventWriter<'_>,
     summary: &mut ImportSummary,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<(), ImportError> {
     let io_error = |source| ImportError::Io { file: path.display().to_string(), source };
-    let (mut reader, encoding) = text::open(path).map_err(io_error)?;
+    let (mut reader, encoding, position) = text::open_counted(path).map_err(io_error)?;
     summary.events_encoding = Some(encoding.to_string());
     let first = reader.fill_buf().map_err(io_error)?.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let mut on_row = |line: u64, fields: Row<'_>| -> Result<(), ImportError> {
         store_row(path, line, &fields, writer, summary)?;
         if summary.events_read.is_multiple_of(PROGRESS_EVERY) {
-            progress(summary.events_read);
+            progress(Progress { rows: summary.events_read, bytes: position.read(), total_bytes: position.total });
         }
         Ok(())
     };

@@ -102,14 +102,35 @@ impl From<rusqlite::Error> for ImportError {
     }
 }
 
-/// Imports `files` into `store` atomically, calling `progress` with the event rows read so far.
-pub fn import(store: &Store, files: &ImportFiles, progress: &mut dyn FnMut(u64)) -> Result<ImportSummary, ImportError> {
+/// How far an import of events is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Event rows read.
+    pub rows: u64,
+    /// Bytes of the events file read.
+    pub bytes: u64,
+    /// Its size, when it is a file.
+    pub total_bytes: Option<u64>,
+}
+
+/// Imports `files` into `store` atomically, calling `progress` every few thousand event rows.
+pub fn import(
+    store: &Store,
+    files: &ImportFiles,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportSummary, ImportError> {
     store.call_blocking(|conn| {
-        let tx = conn.transaction()?;
-        let result = import_in(&tx, files, progress);
-        if result.is_ok() {
-            tx.commit()?;
-        } // otherwise dropping `tx` rolls everything back
+        // A large page cache while importing: rows come in no particular order.
+        conn.pragma_update(None, "cache_size", -512_000)?;
+        let result = {
+            let tx = conn.transaction()?;
+            let result = import_in(&tx, files, progress);
+            if result.is_ok() {
+                tx.commit()?;
+            } // otherwise dropping `tx` rolls everything back
+            result
+        };
+        conn.pragma_update(None, "cache_size", -32_000)?;
         Ok(result)
     })?
 }
@@ -117,7 +138,7 @@ pub fn import(store: &Store, files: &ImportFiles, progress: &mut dyn FnMut(u64))
 fn import_in(
     tx: &rusqlite::Transaction<'_>,
     files: &ImportFiles,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportSummary, ImportError> {
     let mut summary = ImportSummary::default();
     if let Some(path) = &files.machines {
@@ -146,6 +167,7 @@ fn import_in(
     if let Some(path) = &files.events {
         let mut writer = EventWriter::new(tx);
         events::import_events(path, &mut writer, &mut summary, progress)?;
+        writer.finish()?;
     }
     Ok(summary)
 }

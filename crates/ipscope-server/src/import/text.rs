@@ -10,6 +10,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The encoding a file was read in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,10 +74,50 @@ fn is_utf8(mut reader: impl Read) -> io::Result<bool> {
     }
 }
 
+/// How far through its input a reader is: bytes read of the file (or standard input), and its size if known.
+#[derive(Debug, Clone, Default)]
+pub struct Position {
+    read: Arc<AtomicU64>,
+    /// The file's size; `None` for standard input.
+    pub total: Option<u64>,
+}
+
+impl Position {
+    /// Bytes read so far.
+    pub fn read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+}
+
+/// A reader that counts the bytes it hands out.
+struct Counting {
+    inner: Box<dyn Read>,
+    read: Arc<AtomicU64>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Opens `path` (`-` for standard input) as UTF-8 text.
 pub fn open(path: &Path) -> io::Result<(Box<dyn BufRead>, Encoding)> {
-    let (mut input, is_file): (Box<dyn Read>, bool) =
-        if path == Path::new("-") { (Box::new(io::stdin()), false) } else { (Box::new(File::open(path)?), true) };
+    open_counted(path).map(|(reader, encoding, _)| (reader, encoding))
+}
+
+/// Opens `path` (`-` for standard input) as UTF-8 text, with a `Position` following the raw bytes read.
+pub fn open_counted(path: &Path) -> io::Result<(Box<dyn BufRead>, Encoding, Position)> {
+    let is_file = path != Path::new("-");
+    let position = Position {
+        read: Arc::new(AtomicU64::new(0)),
+        total: is_file.then(|| std::fs::metadata(path).map(|m| m.len())).transpose()?,
+    };
+    let counted =
+        |inner: Box<dyn Read>| -> Box<dyn Read> { Box::new(Counting { inner, read: Arc::clone(&position.read) }) };
+    let mut input = if is_file { counted(Box::new(File::open(path)?)) } else { counted(Box::new(io::stdin())) };
     let mut head = Vec::with_capacity(SNIFF);
     (&mut input).take(3).read_to_end(&mut head)?;
     let decode = |encoding: &'static encoding_rs::Encoding, input: Box<dyn Read>| -> Box<dyn BufRead> {
@@ -83,14 +125,16 @@ pub fn open(path: &Path) -> io::Result<(Box<dyn BufRead>, Encoding)> {
         Box::new(BufReader::with_capacity(1 << 16, decoder))
     };
     match head.as_slice() {
-        [0xEF, 0xBB, 0xBF] => return Ok((Box::new(BufReader::with_capacity(1 << 16, input)), Encoding::Utf8Bom)),
+        [0xEF, 0xBB, 0xBF] => {
+            return Ok((Box::new(BufReader::with_capacity(1 << 16, input)), Encoding::Utf8Bom, position));
+        }
         [0xFF, 0xFE, ..] => {
             let rest = Box::new(io::Cursor::new(head[2..].to_vec()).chain(input));
-            return Ok((decode(encoding_rs::UTF_16LE, rest), Encoding::Utf16Le));
+            return Ok((decode(encoding_rs::UTF_16LE, rest), Encoding::Utf16Le, position));
         }
         [0xFE, 0xFF, ..] => {
             let rest = Box::new(io::Cursor::new(head[2..].to_vec()).chain(input));
-            return Ok((decode(encoding_rs::UTF_16BE, rest), Encoding::Utf16Be));
+            return Ok((decode(encoding_rs::UTF_16BE, rest), Encoding::Utf16Be, position));
         }
         _ => {}
     }
@@ -100,13 +144,18 @@ pub fn open(path: &Path) -> io::Result<(Box<dyn BufRead>, Encoding)> {
         (&mut input).take((SNIFF - head.len()) as u64).read_to_end(&mut head)?;
         is_utf8_prefix(&head)
     };
-    let input: Box<dyn Read> =
-        if is_file { Box::new(File::open(path)?) } else { Box::new(io::Cursor::new(head).chain(input)) };
-    if utf8 {
-        Ok((Box::new(BufReader::with_capacity(1 << 16, input)), Encoding::Utf8))
+    let input: Box<dyn Read> = if is_file {
+        position.read.store(0, Ordering::Relaxed); // read again from the start
+        counted(Box::new(File::open(path)?))
     } else {
-        Ok((decode(encoding_rs::WINDOWS_1252, input), Encoding::Windows1252))
-    }
+        Box::new(io::Cursor::new(head).chain(input))
+    };
+    let reader = if utf8 {
+        (Box::new(BufReader::with_capacity(1 << 16, input)) as Box<dyn BufRead>, Encoding::Utf8)
+    } else {
+        (decode(encoding_rs::WINDOWS_1252, input), Encoding::Windows1252)
+    };
+    Ok((reader.0, reader.1, position))
 }
 
 /// Shares the text a reader hands out, so that byte offsets in it can be turned into line numbers.

@@ -216,16 +216,38 @@ pub struct NewEvent {
 }
 
 /// Writes events inside one transaction, remembering device and file keys.
+/// Call `finish` before committing: the rollup rows are written then (and whenever many have gathered).
 pub struct EventWriter<'t> {
     tx: &'t Transaction<'t>,
     devices: HashMap<String, (i64, String)>,
     files: HashMap<(String, String), i64>,
+    /// New connections per (remote IP, day, device) not yet added to the rollup: (count, first, last).
+    rollup: HashMap<(String, i64, i64), (i64, i64, i64)>,
 }
+
+/// Rollup rows gathered before they are written.
+const ROLLUP_BATCH: usize = 200_000;
 
 impl<'t> EventWriter<'t> {
     /// A writer on `tx`.
     pub fn new(tx: &'t Transaction<'t>) -> Self {
-        EventWriter { tx, devices: HashMap::new(), files: HashMap::new() }
+        EventWriter { tx, devices: HashMap::new(), files: HashMap::new(), rollup: HashMap::new() }
+    }
+
+    /// Adds the gathered counts to the rollup; call before committing.
+    pub fn finish(&mut self) -> Result<(), StoreError> {
+        let mut upsert = self.tx.prepare_cached(
+            "INSERT INTO ip_day_device (remote_ip, day, device, n, first_ts, last_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (remote_ip, day, device)
+             DO UPDATE SET n = n + excluded.n, first_ts = MIN(first_ts, excluded.first_ts),
+                 last_ts = MAX(last_ts, excluded.last_ts)",
+        )?;
+        let mut rows: Vec<_> = self.rollup.drain().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0)); // in key order: neighbouring pages
+        for ((ip, day, device), (n, first, last)) in rows {
+            upsert.execute(params![ip, day, device, n, first, last])?;
+        }
+        Ok(())
     }
 
     /// Inserts `event` unless an identical one is stored; returns whether it was new.
@@ -273,19 +295,13 @@ impl<'t> EventWriter<'t> {
                 file,
             ])?;
         if n == 1 {
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO ip_day_device (remote_ip, day, device, n, first_ts, last_ts) VALUES (?1, ?2, ?3, 1, ?4, ?4)
-                     ON CONFLICT (remote_ip, day, device)
-                     DO UPDATE SET n = n + 1, first_ts = MIN(first_ts, excluded.first_ts),
-                         last_ts = MAX(last_ts, excluded.last_ts)",
-                )?
-                .execute(params![
-                    event.remote_ip.to_string(),
-                    event.timestamp.timestamp_millis().div_euclid(DAY_MS),
-                    device,
-                    event.timestamp.timestamp_millis()
-                ])?;
+            let ts = event.timestamp.timestamp_millis();
+            let key = (event.remote_ip.to_string(), ts.div_euclid(DAY_MS), device);
+            let entry = self.rollup.entry(key).or_insert((0, ts, ts));
+            *entry = (entry.0 + 1, entry.1.min(ts), entry.2.max(ts));
+            if self.rollup.len() >= ROLLUP_BATCH {
+                self.finish()?;
+            }
         }
         Ok(n == 1)
     }
