@@ -105,7 +105,8 @@ fn latencies(port: u16, token: &str, paths: &[String]) -> Result<Vec<Duration>> 
     Ok(out)
 }
 
-struct Server(Child);
+/// A server process, killed when dropped.
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

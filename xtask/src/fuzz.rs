@@ -3,11 +3,12 @@
 //! 5xx or any answer that does not match the document.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use crate::bench::Server;
 use crate::run;
 
 /// The schemathesis release the gate runs.
@@ -29,15 +30,6 @@ pub fn ensure_schemathesis(root: &Path) -> Result<std::path::PathBuf> {
         .args(["install", "--quiet", "--disable-pip-version-check"])
         .arg(format!("schemathesis=={SCHEMATHESIS}")))?;
     Ok(program)
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Imports the fixtures, serves them with the debug server and fuzzes the API.
