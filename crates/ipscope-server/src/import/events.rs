@@ -265,13 +265,15 @@ fn json_row(
     other_categories: &mut u64,
     on_row: &mut dyn FnMut(u64, Row<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    if let (Some(category), Some(Value::Object(_))) = (object.get("category"), object.get("properties")) {
-        if category.as_str() != Some(CATEGORY) {
+    let is_record = object.contains_key("category") && matches!(object.get("properties"), Some(Value::Object(_)));
+    if is_record {
+        if object.get("category").and_then(Value::as_str) != Some(CATEGORY) {
             *other_categories += 1;
             return Ok(());
         }
-        let Some(Value::Object(properties)) = object.remove("properties") else { unreachable!() };
-        object = properties;
+        if let Some(Value::Object(properties)) = object.remove("properties") {
+            object = properties;
+        }
     }
     if !object.contains_key("Timestamp") {
         if let Some(t) = object.remove("TimeGenerated") {
