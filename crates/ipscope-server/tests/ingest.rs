@@ -146,3 +146,48 @@ fn every_record_is_stored_once_across_growth_and_kill_9() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_on_the_same_file_keeps_answering_while_ingestion_writes() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let dir = std::env::temp_dir().join(format!("ipscope-ingest-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("ingest.db");
+    let store = Store::open(&db).unwrap();
+    let new = ipscope_server::auth::tokens::NewToken {
+        name: "reader".into(),
+        permissions: vec!["Ip.Read.All".into()],
+        device_groups: None,
+        expires: None,
+    };
+    let token =
+        store.call_blocking(|c| Ok(ipscope_server::auth::tokens::create(c, &new, Utc::now()).unwrap())).unwrap();
+    let unlimited = ipscope_server::rate_limit::RateLimits { per_minute: None, per_hour: None, ..Default::default() };
+    let config = ipscope_server::ServerConfig { rate_limits: unlimited, ..Default::default() };
+    let router = ipscope_server::app(ipscope_server::AppState::new(store, config));
+    append(&blob(&dir, 9), &records(0..60_000));
+    let mut ingesting = ingest(&db, &dir.join("watched"), true).spawn().unwrap();
+    let mut slowest = Duration::ZERO;
+    let mut answered = 0;
+    while ingesting.try_wait().unwrap().is_none() {
+        let started = std::time::Instant::now();
+        let request = Request::get("/api/ips/203.0.113.7/stats?lookBackHours=4392")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let status = router.clone().oneshot(request).await.unwrap().status();
+        assert_eq!(status, 200);
+        slowest = slowest.max(started.elapsed());
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ingesting.wait().unwrap().success());
+    eprintln!("{answered} answers during the ingestion, the slowest in {slowest:?}");
+    assert!(answered >= 5, "the server was asked during the ingestion ({answered} times)");
+    assert!(slowest < Duration::from_secs(2), "an answer waited {slowest:?} for the ingestion's writes");
+    let _ = std::fs::remove_dir_all(dir);
+}
