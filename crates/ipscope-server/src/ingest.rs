@@ -54,13 +54,48 @@ fn blobs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Reads what is new in every blob under `dir`.
-pub fn ingest_once(store: &Store, dir: &Path) -> Result<IngestReport, StoreError> {
+/// Bytes of `name` already read.
+fn position(store: &Store, name: &str) -> Result<(u64, u64), StoreError> {
+    store.call_blocking(|c| {
+        Ok(c.prepare_cached("SELECT read_bytes, read_lines FROM ingest_positions WHERE blob = ?1")?
+            .query_row([name], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+            .optional()?
+            .unwrap_or((0, 0)))
+    })
+}
+
+/// Reads what is new in every blob under `dir`, calling `progress` after each stored chunk with the records read
+/// and the bytes of the backlog done.
+pub fn ingest_once(
+    store: &Store,
+    dir: &Path,
+    progress: &mut dyn FnMut(crate::import::Progress),
+) -> Result<IngestReport, StoreError> {
     let mut report = IngestReport::default();
     let found = blobs(dir).map_err(|e| StoreError::Task(format!("cannot list {}: {e}", dir.display())))?;
-    for path in found {
-        let name = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
-        match ingest_blob(store, &path, &name, &mut report.summary) {
+    let named: Vec<(PathBuf, String)> = found
+        .into_iter()
+        .map(|path| {
+            let name = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
+            (path, name)
+        })
+        .collect();
+    let mut backlog = 0u64;
+    for (path, name) in &named {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        backlog += size.saturating_sub(position(store, name)?.0);
+    }
+    let mut done = 0u64;
+    for (path, name) in named {
+        let mut on_chunk = |bytes: u64, summary: &ImportSummary| {
+            done += bytes;
+            progress(crate::import::Progress {
+                rows: summary.events_read + summary.events_other_categories,
+                bytes: done,
+                total_bytes: Some(backlog),
+            });
+        };
+        match ingest_blob(store, &path, &name, &mut report.summary, &mut on_chunk) {
             Ok(true) => report.blobs_read += 1,
             Ok(false) => {}
             Err(ImportError::Store(e)) => return Err(e),
@@ -71,16 +106,17 @@ pub fn ingest_once(store: &Store, dir: &Path) -> Result<IngestReport, StoreError
 }
 
 /// Reads the new whole lines of one blob, a chunk per transaction; `Ok(true)` if there were any.
-fn ingest_blob(store: &Store, path: &Path, name: &str, summary: &mut ImportSummary) -> Result<bool, ImportError> {
+fn ingest_blob(
+    store: &Store,
+    path: &Path,
+    name: &str,
+    summary: &mut ImportSummary,
+    on_chunk: &mut dyn FnMut(u64, &ImportSummary),
+) -> Result<bool, ImportError> {
     let io_error = |source| ImportError::Io { file: path.display().to_string(), source };
     let mut read_any = false;
     loop {
-        let (mut from, mut lines) = store.call_blocking(|c| {
-            Ok(c.prepare_cached("SELECT read_bytes, read_lines FROM ingest_positions WHERE blob = ?1")?
-                .query_row([name], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
-                .optional()?
-                .unwrap_or((0, 0)))
-        })?;
+        let (mut from, mut lines) = position(store, name)?;
         let mut file = std::fs::File::open(path).map_err(io_error)?;
         let size = file.metadata().map_err(io_error)?.len();
         if size < from {
@@ -128,6 +164,7 @@ fn ingest_blob(store: &Store, path: &Path, name: &str, summary: &mut ImportSumma
         summary.events_without_remote_ip += chunk.events_without_remote_ip;
         summary.events_other_categories += chunk.events_other_categories;
         summary.newest_event = summary.newest_event.max(chunk.newest_event);
+        on_chunk(end as u64, summary);
         read_any = true;
     }
 }

@@ -284,7 +284,7 @@ fn token_command(command: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Shows an import's progress on standard error: a line redrawn in place (rows, rate, percent and time left) on a
+/// Shows an import's (or an ingestion catch-up's) progress on standard error: a line redrawn in place (rows, rate, percent and time left) on a
 /// terminal, a plain line every few seconds otherwise.
 fn progress_report() -> impl FnMut(import::Progress) {
     use std::io::{IsTerminal, Write};
@@ -461,8 +461,14 @@ async fn main() -> anyhow::Result<()> {
             loop {
                 let pass = {
                     let (store, watch) = (Arc::clone(&store), watch.clone());
-                    tokio::task::spawn_blocking(move || ipscope_server::ingest::ingest_once(&store, &watch)).await??
+                    tokio::task::spawn_blocking(move || {
+                        ipscope_server::ingest::ingest_once(&store, &watch, &mut progress_report())
+                    })
+                    .await??
                 };
+                if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    eprint!("\r\x1b[K"); // clear the progress line
+                }
                 for error in &pass.errors {
                     tracing::error!("ingest: {error} (tried again on the next pass)");
                 }

@@ -107,6 +107,7 @@ fn every_form_imports_to_the_same_answers() {
 fn encode(text: &str, encoding: &str) -> Vec<u8> {
     match encoding {
         "utf-16-le" => [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect(),
+        "utf-16-be" => [0xFE, 0xFF].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect(),
         "utf-8-sig" => [0xEF, 0xBB, 0xBF].into_iter().chain(text.bytes()).collect(),
         "cp1252" => text.chars().map(|c| if c == '®' { 0xAE } else { c as u8 }).collect(),
         _ => text.as_bytes().to_vec(),
@@ -127,12 +128,21 @@ fn a_malformed_row_names_the_line_an_editor_shows_in_every_form() {
         ("graph-runHuntingQuery.json", "utf-8"),
         ("python-rows.json", "utf-8"),
         ("eventhub-batch.json", "utf-8"),
+        ("utf16be.csv", "utf-16-be"),
+        ("pwsh7-export.csv", "utf-8"),
+        ("advancedhunting-run.json", "utf-8"),
+        (STORAGE_BLOB, "utf-8"),
+        ("../events.csv", "utf-8"),
     ];
     for (form, encoding) in forms {
         let bytes = std::fs::read(forms_dir().join(form)).unwrap();
         let text = match encoding {
             "utf-16-le" => {
                 String::from_utf16(&bytes[2..].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>())
+                    .unwrap()
+            }
+            "utf-16-be" => {
+                String::from_utf16(&bytes[2..].chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>())
                     .unwrap()
             }
             "cp1252" => bytes.iter().map(|b| if *b == 0xAE { '®' } else { *b as char }).collect(),
@@ -144,7 +154,7 @@ fn a_malformed_row_names_the_line_an_editor_shows_in_every_form() {
         let row_start = if form.ends_with(".json") { bad[..at].rfind('{').unwrap() } else { at };
         let line = bad[..row_start].matches('\n').count() + 1;
         let dir = scratch("bad");
-        let path = dir.join(form);
+        let path = dir.join(Path::new(form).file_name().unwrap());
         std::fs::write(&path, encode(&bad, encoding)).unwrap();
         let store = Store::open(&dir.join("t.db")).unwrap();
         let files = ImportFiles { events: Some(path.clone()), ..Default::default() };
