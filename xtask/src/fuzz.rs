@@ -75,6 +75,7 @@ pub fn fuzz_api(root: &Path) -> Result<()> {
         bail!("the server to fuzz did not start");
     }
     run(Command::new(&schemathesis)
+        .current_dir(&dir) // its cache of found failures goes there, not into the tree
         .args(["run", &format!("http://127.0.0.1:{port}/api/openapi.json")])
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args([
