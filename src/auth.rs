@@ -93,6 +93,12 @@ pub fn sign_in_href(config: &Config, next: &str, why: Option<&str>) -> String {
     href
 }
 
+/// Leaves the sign-in for the in-app path `next` (only a path of this app), with a full page load so that every
+/// section loads afresh with the new sign-in.
+pub fn return_to(config: &Config, next: &str) {
+    let _ = window().location().replace(&config.link(safe_return_path(next)));
+}
+
 /// Sends the analyst to sign in (again) and back to the current page afterwards: the page for a token, or the
 /// identity provider (through the sign-in page, which starts it) with OpenID Connect.
 pub fn sign_in_again(config: &Config, why: Option<&str>) {

@@ -24,8 +24,7 @@ pub fn start() {
             if auth::on_sign_in_page(config) {
                 let search = leptos::prelude::window().location().search().unwrap_or_default();
                 let next = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("next"));
-                let href = config.link(ipscope_api::sign_in::safe_return_path(next.as_deref().unwrap_or("/")));
-                let _ = leptos::prelude::window().location().replace(&href);
+                auth::return_to(config, next.as_deref().unwrap_or("/"));
             }
         });
         let config = config.clone();

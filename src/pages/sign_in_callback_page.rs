@@ -20,9 +20,7 @@ pub fn SignInCallbackPage() -> impl IntoView {
     if let (Some(code), Some(state), None) = (code, state, problem.get_untracked()) {
         leptos::task::spawn_local(async move {
             match auth::finish_oidc(crate::config::global(), &code, &state).await {
-                Ok(next) => {
-                    let _ = window().location().replace(&crate::config::global().link(&next));
-                }
+                Ok(next) => auth::return_to(crate::config::global(), &next),
                 Err(e) => problem.set(Some(format!("Signing in failed: {e}"))),
             }
         });

@@ -1,6 +1,6 @@
 //! `/sign-in?next=...`: paste an ipscope token, or sign in with the organization's identity provider.
 
-use ipscope_api::sign_in::{safe_return_path, AuthSettings};
+use ipscope_api::sign_in::AuthSettings;
 use leptos::prelude::*;
 
 use crate::api::{use_api, ApiError};
@@ -8,12 +8,6 @@ use crate::auth;
 use crate::config::use_config;
 use crate::pages::set_title;
 use crate::url_state::use_query_param;
-
-/// Leaves for `next` with a full page load, so every section loads afresh with the new sign-in.
-fn go_to(next: &str) {
-    let href = crate::config::global().link(safe_return_path(next));
-    let _ = window().location().replace(&href);
-}
 
 /// The sign-in page.
 #[component]
@@ -81,7 +75,7 @@ fn TokenForm(
         leptos::task::spawn_local(async move {
             auth::store_token(&value);
             match api.me().await {
-                Ok(_) => go_to(&next),
+                Ok(_) => auth::return_to(crate::config::global(), &next),
                 Err(ApiError::Unauthorized(why)) => {
                     auth::forget_token();
                     problem.set(Some(format!("The server refused this token: {why}")));

@@ -4,11 +4,12 @@
 //! stored in one transaction, so a restart or a `kill -9` at any moment neither loses nor repeats a record. Short
 //! transactions (a few megabytes of lines each) keep a server on the same file answering.
 
+use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use crate::import::{events, ImportError, ImportSummary};
 use crate::store::queries::EventWriter;
@@ -54,13 +55,12 @@ fn blobs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Bytes of `name` already read.
-fn position(store: &Store, name: &str) -> Result<(u64, u64), StoreError> {
+/// Where each blob was read up to: (bytes, lines), by blob name.
+fn positions(store: &Store) -> Result<HashMap<String, (u64, u64)>, StoreError> {
     store.call_blocking(|c| {
-        Ok(c.prepare_cached("SELECT read_bytes, read_lines FROM ingest_positions WHERE blob = ?1")?
-            .query_row([name], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
-            .optional()?
-            .unwrap_or((0, 0)))
+        let mut stmt = c.prepare("SELECT blob, read_bytes, read_lines FROM ingest_positions")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     })
 }
 
@@ -80,13 +80,14 @@ pub fn ingest_once(
             (path, name)
         })
         .collect();
-    let mut backlog = 0u64;
-    for (path, name) in &named {
-        let size = std::fs::metadata(path).map_or(0, |m| m.len());
-        backlog += size.saturating_sub(position(store, name)?.0);
-    }
+    let positions = positions(store)?;
+    let position = |name: &str| positions.get(name).copied().unwrap_or((0, 0));
+    let backlog: u64 = named
+        .iter()
+        .map(|(path, name)| std::fs::metadata(path).map_or(0, |m| m.len()).saturating_sub(position(name).0))
+        .sum();
     let mut done = 0u64;
-    for (path, name) in named {
+    for (path, name) in &named {
         let mut on_chunk = |bytes: u64, summary: &ImportSummary| {
             done += bytes;
             progress(crate::import::Progress {
@@ -95,7 +96,7 @@ pub fn ingest_once(
                 total_bytes: Some(backlog),
             });
         };
-        match ingest_blob(store, &path, &name, &mut report.summary, &mut on_chunk) {
+        match ingest_blob(store, path, name, position(name), &mut report.summary, &mut on_chunk) {
             Ok(true) => report.blobs_read += 1,
             Ok(false) => {}
             Err(ImportError::Store(e)) => return Err(e),
@@ -105,18 +106,19 @@ pub fn ingest_once(
     Ok(report)
 }
 
-/// Reads the new whole lines of one blob, a chunk per transaction; `Ok(true)` if there were any.
+/// Reads the new whole lines of one blob, read up to `(bytes, lines)` so far, a chunk per transaction; `Ok(true)`
+/// if there were any.
 fn ingest_blob(
     store: &Store,
     path: &Path,
     name: &str,
+    (mut from, mut lines): (u64, u64),
     summary: &mut ImportSummary,
     on_chunk: &mut dyn FnMut(u64, &ImportSummary),
 ) -> Result<bool, ImportError> {
     let io_error = |source| ImportError::Io { file: path.display().to_string(), source };
     let mut read_any = false;
     loop {
-        let (mut from, mut lines) = position(store, name)?;
         let mut file = std::fs::File::open(path).map_err(io_error)?;
         let size = file.metadata().map_err(io_error)?.len();
         if size < from {
@@ -165,6 +167,7 @@ fn ingest_blob(
         summary.events_other_categories += chunk.events_other_categories;
         summary.newest_event = summary.newest_event.max(chunk.newest_event);
         on_chunk(end as u64, summary);
+        (from, lines) = (from + end as u64, lines + new_lines);
         read_any = true;
     }
 }

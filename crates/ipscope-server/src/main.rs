@@ -216,12 +216,9 @@ enum TokenCommand {
     },
 }
 
-/// Opens an existing database (for commands that only make sense on one).
+/// Opens an existing database (for commands that only make sense on one); a missing one is an error.
 fn open_existing(db: &std::path::Path) -> anyhow::Result<Arc<Store>> {
-    if !db.is_file() {
-        anyhow::bail!("no database at {}; create one with `ipscope-server import` or `demo`", db.display());
-    }
-    open(db)
+    Ok(Store::open_existing(db)?)
 }
 
 fn time_text(t: Option<DateTime<Utc>>) -> String {
@@ -390,7 +387,7 @@ async fn main() -> anyhow::Result<()> {
                      name this server's host names with --allowed-host"
                 );
             }
-            let store = if create { open(&db)? } else { Store::open_existing(&db)? };
+            let store = if create { open(&db)? } else { open_existing(&db)? };
             let geo = match geo_dir {
                 Some(dir) => {
                     let started = std::time::Instant::now();
