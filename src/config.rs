@@ -2,6 +2,9 @@
 //!
 //! `config.json` next to `index.html` sets the API base URL (deploy-time, no rebuild);
 //! the default is the same origin, relative to the page's `<base href>` so sub-path deployments work.
+//! ipscope's server writes the configuration into the page (`<script id="ipscope-config" type="application/json">`),
+//! so the app starts without fetching it; `config.json` is fetched only when the page has no such block
+//! (static hosting).
 
 use std::sync::OnceLock;
 
@@ -47,7 +50,12 @@ const DEFAULT_API_BASE: &str = "api/";
 /// Reads `config.json` and the page's base path.
 pub async fn load() -> Config {
     let base_path = base_path();
-    let (file, load_error) = match crate::api::fetch_config_file().await {
+    let written = document().get_element_by_id("ipscope-config").and_then(|block| block.text_content());
+    let file = match written {
+        Some(text) => serde_json::from_str::<ConfigFile>(&text).map(Some).map_err(|e| e.to_string()),
+        None => crate::api::fetch_config_file().await.map_err(|e| e.to_string()),
+    };
+    let (file, load_error) = match file {
         Ok(file) => (file.unwrap_or_default(), None),
         Err(e) => (ConfigFile::default(), Some(format!("config.json was ignored: {e}"))),
     };

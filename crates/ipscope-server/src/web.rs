@@ -87,7 +87,8 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
         let Some(close) = body_and_more.find("</script>") else {
             break;
         };
-        if !tag.contains(" src=") {
+        // A data block (the configuration written into the page) is never run: it needs no hash.
+        if !tag.contains(" src=") && !tag.contains("application/json") {
             let digest = Sha256::digest(&body_and_more.as_bytes()[..close]);
             hashes.push(base64::engine::general_purpose::STANDARD.encode(digest));
         }
@@ -140,7 +141,12 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 pub fn app_router(router: axum::Router, config: WebConfig) -> axum::Router {
     let config = Arc::new(config);
     let index = get(index_html).with_state(Arc::clone(&config));
-    let files = ServeDir::new(&config.dist).append_index_html_on_directories(false).fallback(index.clone());
+    // `cargo xtask dist` writes `.br` and `.gz` beside each asset; the file service picks by `Accept-Encoding`.
+    let files = ServeDir::new(&config.dist)
+        .append_index_html_on_directories(false)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(index.clone());
     let app_files = move |request: Request| {
         let (files, index) = (files.clone(), index.clone());
         async move {
@@ -148,10 +154,29 @@ pub fn app_router(router: axum::Router, config: WebConfig) -> axum::Router {
             if names_too_long(request.uri().path()) {
                 return index.oneshot(request).await.into_response();
             }
-            files.oneshot(request).await.into_response()
+            let immutable = is_hashed_asset(request.uri().path());
+            let mut response = files.oneshot(request).await.into_response();
+            if !response.headers().contains_key(header::CACHE_CONTROL) {
+                let policy = if immutable && response.status().is_success() {
+                    "public, max-age=31536000, immutable"
+                } else {
+                    "no-cache"
+                };
+                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+            }
+            response
         }
     };
     router.route("/config.json", get(config_json).with_state(config)).fallback(app_files)
+}
+
+/// Whether `path` names a file whose name carries a hash of its content (trunk's `ipscope-29c2478c832e57d3_bg.wasm`,
+/// `main-720736339b52be63.css`): a new build gets a new name, so a browser may keep it for good.
+fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Whether a path has a segment longer than a file name can be (255 bytes) or is longer than a path can be.
@@ -159,17 +184,35 @@ fn names_too_long(path: &str) -> bool {
     path.len() > 4000 || path.split('/').any(|segment| segment.len() > 255)
 }
 
-/// The deployed `config.json` with the `auth` block the server's options imply, unless the file sets its own.
-async fn config_json(State(config): State<Arc<WebConfig>>) -> Response {
-    let text = tokio::fs::read_to_string(config.dist.join("config.json")).await.unwrap_or_else(|_| "{}".into());
-    let body = match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(mut file)) => {
-            file.entry("auth").or_insert_with(|| config.auth.clone());
-            file.entry("frameAncestors").or_insert_with(|| json!(config.frame_ancestors_list));
-            serde_json::Value::Object(file).to_string()
+impl WebConfig {
+    /// The deployed `config.json` (its text, `None` when absent) with the `auth` block and frame ancestors the
+    /// server's options imply, unless the file sets its own; `Err` with the text as it is when it is no JSON object.
+    fn app_config(&self, deployed: Option<&str>) -> Result<String, String> {
+        match serde_json::from_str::<serde_json::Value>(deployed.unwrap_or("{}")) {
+            Ok(serde_json::Value::Object(mut file)) => {
+                file.entry("auth").or_insert_with(|| self.auth.clone());
+                file.entry("frameAncestors").or_insert_with(|| json!(self.frame_ancestors_list));
+                Ok(serde_json::Value::Object(file).to_string())
+            }
+            _ => Err(deployed.unwrap_or_default().to_string()),
         }
-        _ => text, // not an object: served as it is, so the app reports what is wrong with it
-    };
+    }
+}
+
+/// `html` with the app's configuration written into `<head>` as a JSON data block, which the app reads instead of
+/// fetching `config.json`: its API calls need not wait for that round trip.
+fn with_config_block(html: &str, config_json: &str) -> String {
+    let Some(at) = html.find("</head>") else { return html.to_string() };
+    // `<` escaped, so no text in the configuration can end the block.
+    let json = config_json.replace('<', "\\u003c");
+    format!(r#"{}<script id="ipscope-config" type="application/json">{json}</script>{}"#, &html[..at], &html[at..])
+}
+
+/// The deployed `config.json` with the settings the server's options imply (see `WebConfig::app_config`).
+async fn config_json(State(config): State<Arc<WebConfig>>) -> Response {
+    let text = tokio::fs::read_to_string(config.dist.join("config.json")).await.ok();
+    // Not an object: served as it is, so the app reports what is wrong with it.
+    let body = config.app_config(text.as_deref()).unwrap_or_else(|text| text);
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
@@ -181,8 +224,12 @@ async fn index_html(State(config): State<Arc<WebConfig>>) -> Response {
         Ok(html) => with_base_href(&html, &format!("{}/", config.base_path)),
         Err(_) => return app_not_built().await.into_response(),
     };
-    let config_json = tokio::fs::read_to_string(config.dist.join("config.json")).await.unwrap_or_default();
-    let csp = config.page_csp(&html, api_origin(&config_json).as_deref());
+    let deployed = tokio::fs::read_to_string(config.dist.join("config.json")).await.ok();
+    let html = match config.app_config(deployed.as_deref()) {
+        Ok(app_config) => with_config_block(&html, &app_config),
+        Err(_) => html, // the app fetches `config.json` and says what is wrong with it
+    };
+    let csp = config.page_csp(&html, api_origin(deployed.as_deref().unwrap_or_default()).as_deref());
     let mut response = Html(html).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("CSP is ASCII"));
@@ -227,8 +274,31 @@ mod tests {
     }
 
     #[test]
+    fn writes_the_configuration_into_the_page_safely() {
+        let html = with_config_block("<head><title>t</title></head><body></body>", r#"{"apiBaseUrl":"</script>x"}"#);
+        assert_eq!(
+            html,
+            r#"<head><title>t</title><script id="ipscope-config" type="application/json">{"apiBaseUrl":"\u003c/script>x"}</script></head><body></body>"#
+        );
+        let value: serde_json::Value = serde_json::from_str(r#"{"apiBaseUrl":"\u003c/script>x"}"#).unwrap();
+        assert_eq!(value["apiBaseUrl"], "</script>x");
+    }
+
+    #[test]
+    fn only_hashed_names_are_cached_for_good() {
+        for path in
+            ["/ipscope-29c2478c832e57d3.js", "/ipscope-29c2478c832e57d3_bg.wasm", "/x/main-720736339b52be63.css"]
+        {
+            assert!(is_hashed_asset(path), "{path}");
+        }
+        for path in ["/config.json", "/index.html", "/ips/1.2.3.4", "/main-72073633.css", "/favicon.ico", "/"] {
+            assert!(!is_hashed_asset(path), "{path}");
+        }
+    }
+
+    #[test]
     fn hashes_only_inline_scripts() {
-        let html = r#"<script src="/a.js"></script><script type="module">init()</script>"#;
+        let html = r#"<script src="/a.js"></script><script type="application/json">{}</script><script type="module">init()</script>"#;
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
         assert_eq!(inline_script_hashes(html), vec![expected]);
     }

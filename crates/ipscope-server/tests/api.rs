@@ -568,6 +568,59 @@ async fn the_app_page_gets_a_strict_csp_with_its_loader_hash_and_the_configured_
     assert!(page.headers().get("x-frame-options").is_none());
 }
 
+#[tokio::test]
+async fn assets_go_out_compressed_and_cached_for_good_while_the_page_carries_its_configuration() {
+    let t = TestApp::empty();
+    let dist = t.dir.0.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<html><head><base href=\"./\"><script type=\"module\">start()</script></head></html>",
+    )
+    .unwrap();
+    std::fs::write(dist.join("config.json"), r#"{"apiBaseUrl": "api/"}"#).unwrap();
+    let wasm = "ipscope-0123456789abcdef_bg.wasm";
+    std::fs::write(dist.join(wasm), "raw module").unwrap();
+    std::fs::write(dist.join(format!("{wasm}.br")), "brotli module").unwrap();
+    std::fs::write(dist.join(format!("{wasm}.gz")), "gzip module").unwrap();
+    let router = app(AppState::new(Arc::clone(&t.store), ServerConfig { dist: Some(dist), ..Default::default() }));
+    let get = |uri: String, accept: &'static str| {
+        let router = router.clone();
+        async move {
+            let mut request = Request::get(uri);
+            if !accept.is_empty() {
+                request = request.header("accept-encoding", accept);
+            }
+            let response = router.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+            let headers = response.headers().clone();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (headers, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br, zstd", Some("br"), "brotli module"),
+        ("gzip", Some("gzip"), "gzip module"),
+        ("", None, "raw module"),
+    ] {
+        let (headers, sent) = get(format!("/{wasm}"), accept).await;
+        assert_eq!(sent, body, "Accept-Encoding: {accept}");
+        assert_eq!(headers.get("content-encoding").map(|v| v.to_str().unwrap()), encoding, "{accept}");
+        assert_eq!(headers["vary"], "accept-encoding");
+        assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable");
+    }
+    let (headers, page) = get("/ips/203.0.113.66".into(), "br").await;
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert!(
+        page.contains(r#"<script id="ipscope-config" type="application/json">{"apiBaseUrl":"api/","auth":{"type":"token"},"frameAncestors":[]}</script></head>"#),
+        "{page}"
+    );
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert_eq!(csp.matches("'sha256-").count(), 1, "only the loader runs: {csp}");
+    let (headers, config) = get("/config.json".into(), "br").await;
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert!(config.contains(r#""auth":{"type":"token"}"#), "{config}");
+}
+
 #[test]
 fn base_paths_are_normalised_or_refused() {
     use ipscope_server::normalize_base_path;
