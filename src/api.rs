@@ -8,11 +8,13 @@ use ipscope_api::sign_in::form_encode;
 use ipscope_api::wire::{
     Alert, Collection, DeviceConnection, ErrorResponse, IpProfile, IpRef, Machine, Me, ObservedDevices, Prevalence,
 };
+use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::auth;
 use crate::config::{use_config, ConfigFile};
+use crate::routes::encode;
 
 /// Why a request failed, in terms the page can explain to an analyst.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -76,7 +78,15 @@ impl Api {
     /// `GET path` with the access token, without reacting to a refusal.
     async fn get_json_once<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
         let url = format!("{}{}", self.base, path);
-        let mut request = Request::get(&url).header("Accept", "application/json");
+        // Aborted when the reactive owner that asked is cleaned up: leaving a page (or changing its period) cancels
+        // the calls whose answers nobody will see.
+        let controller = web_sys::AbortController::new().ok();
+        if let Some(controller) = &controller {
+            let controller = SendWrapper::new(controller.clone());
+            leptos::prelude::on_cleanup(move || controller.abort());
+        }
+        let signal = controller.as_ref().map(web_sys::AbortController::signal);
+        let mut request = Request::get(&url).header("Accept", "application/json").abort_signal(signal.as_ref());
         if let Some(token) = auth::token() {
             request = request.header("Authorization", &format!("Bearer {token}"));
         }
@@ -120,36 +130,31 @@ impl Api {
     }
 
     /// `GET alerts/{id}`.
-    pub async fn alert(self, id: &str) -> Result<Alert, ApiError> {
-        self.get_json(&format!("alerts/{}", encode(id))).await
+    pub async fn alert(self, id: String) -> Result<Alert, ApiError> {
+        self.get_json(&format!("alerts/{}", encode(&id))).await
     }
 
     /// `GET alerts/{id}/ips`: the IPs related to an alert.
-    pub async fn alert_ips(self, id: &str) -> Result<Vec<String>, ApiError> {
-        let c: Collection<IpRef> = self.get_json(&format!("alerts/{}/ips", encode(id))).await?;
+    pub async fn alert_ips(self, id: String) -> Result<Vec<String>, ApiError> {
+        let c: Collection<IpRef> = self.get_json(&format!("alerts/{}/ips", encode(&id))).await?;
         Ok(c.value.into_iter().map(|r| r.id).collect())
     }
 
     /// `GET machines/{id}`.
-    pub async fn machine(self, id: &str) -> Result<Machine, ApiError> {
-        self.get_json(&format!("machines/{}", encode(id))).await
+    pub async fn machine(self, id: String) -> Result<Machine, ApiError> {
+        self.get_json(&format!("machines/{}", encode(&id))).await
     }
 
     /// `GET machines/{id}/alerts`.
-    pub async fn machine_alerts(self, id: &str) -> Result<Vec<Alert>, ApiError> {
-        self.get_json::<Collection<Alert>>(&format!("machines/{}/alerts", encode(id))).await.map(|c| c.value)
+    pub async fn machine_alerts(self, id: String) -> Result<Vec<Alert>, ApiError> {
+        self.get_json::<Collection<Alert>>(&format!("machines/{}/alerts", encode(&id))).await.map(|c| c.value)
     }
 
     /// `GET machines/{id}/connections`: the device's remote addresses in the last 30 days.
-    pub async fn machine_connections(self, id: &str) -> Result<Vec<DeviceConnection>, ApiError> {
-        let path = format!("machines/{}/connections?$top=100", encode(id));
+    pub async fn machine_connections(self, id: String) -> Result<Vec<DeviceConnection>, ApiError> {
+        let path = format!("machines/{}/connections?$top=100", encode(&id));
         self.get_json::<Collection<DeviceConnection>>(&path).await.map(|c| c.value)
     }
-}
-
-/// Percent-encodes one path segment or query value.
-pub fn encode(text: &str) -> String {
-    String::from(js_sys::encode_uri_component(text))
 }
 
 async fn error_from(response: Response) -> ApiError {

@@ -1,8 +1,8 @@
 //! The router and the layout every page shares: header with search, main content, footer.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{ParamSegment, StaticSegment};
 
 use crate::components::account_menu::AccountMenu;
 use crate::components::search_box::SearchBox;
@@ -15,6 +15,7 @@ use crate::pages::ip_page::IpPage;
 use crate::pages::not_found_page::NotFoundPage;
 use crate::pages::sign_in_callback_page::SignInCallbackPage;
 use crate::pages::sign_in_page::SignInPage;
+use crate::routes;
 
 /// The whole app.
 #[component]
@@ -23,7 +24,6 @@ pub fn App(
     config: Config,
 ) -> impl IntoView {
     provide_config(config.clone());
-    let home = config.link("");
     // `/` focuses the search field, unless the analyst is typing somewhere.
     let shortcut = window_event_listener(leptos::ev::keydown, |ev| {
         let typing = ev
@@ -47,9 +47,9 @@ pub fn App(
                 .then(|| {
                     view! {
                         <header class="app-header">
-                            <A href=home attr:class="brand">
+                            <a href=routes::home_href() class="brand">
                                 "ipscope"
-                            </A>
+                            </a>
                             <SearchBox id="header-search" />
                             <ThemeToggle />
                             <AccountMenu />
@@ -59,12 +59,12 @@ pub fn App(
             {config.load_error.clone().map(|e| view! { <p class="config-warning" role="status">{e}</p> })}
             <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <NotFoundPage /> }>
-                    <Route path=path!("/") view=HomePage />
-                    <Route path=path!("/ips/:ip") view=IpPage />
-                    <Route path=path!("/machines/:id") view=DevicePage />
-                    <Route path=path!("/alerts/:id") view=AlertPage />
-                    <Route path=path!("/sign-in") view=SignInPage />
-                    <Route path=path!("/signin-callback") view=SignInCallbackPage />
+                    <Route path=StaticSegment("") view=HomePage />
+                    <Route path=(StaticSegment(routes::IPS), ParamSegment("ip")) view=IpPage />
+                    <Route path=(StaticSegment(routes::MACHINES), ParamSegment("id")) view=DevicePage />
+                    <Route path=(StaticSegment(routes::ALERTS), ParamSegment("id")) view=AlertPage />
+                    <Route path=StaticSegment(routes::SIGN_IN) view=SignInPage />
+                    <Route path=StaticSegment(routes::SIGN_IN_CALLBACK) view=SignInCallbackPage />
                 </Routes>
             </main>
             {(!config.embed)

@@ -10,8 +10,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
-use crate::api::{encode, ApiError};
+use crate::api::ApiError;
 use crate::config::Config;
+use crate::routes::{self, encode};
 
 const TOKEN_KEY: &str = "ipscope.token";
 const SIGNED_IN_AT_KEY: &str = "ipscope.signedInAt";
@@ -78,12 +79,13 @@ pub fn current_path(config: &Config) -> String {
 /// Whether the current page is the sign-in page or the sign-in callback.
 pub fn on_sign_in_page(config: &Config) -> bool {
     let path = current_path(config);
-    path.starts_with("/sign-in") || path.starts_with("/signin-callback")
+    let path = path.trim_start_matches('/');
+    path.starts_with(routes::SIGN_IN) || path.starts_with(routes::SIGN_IN_CALLBACK)
 }
 
 /// The sign-in page's href, returning to `next` afterwards.
 pub fn sign_in_href(config: &Config, next: &str, why: Option<&str>) -> String {
-    let mut href = config.link(&format!("sign-in?next={}", encode(safe_return_path(next))));
+    let mut href = config.link(&format!("{}?next={}", routes::SIGN_IN, encode(safe_return_path(next))));
     if config.embed {
         href.push_str("&embed=1");
     }
@@ -115,7 +117,7 @@ pub fn sign_in_again(config: &Config, why: Option<&str>) {
 
 /// The callback URL registered at the provider: `{origin}{base}/signin-callback`.
 fn redirect_uri(config: &Config) -> String {
-    format!("{}{}", window().location().origin().unwrap_or_default(), config.link("signin-callback"))
+    format!("{}{}", window().location().origin().unwrap_or_default(), config.link(routes::SIGN_IN_CALLBACK))
 }
 
 /// What is kept between leaving for the provider and coming back.

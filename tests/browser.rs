@@ -381,6 +381,16 @@ async fn alerts_filter_and_sort_from_the_url() {
         page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "1 of 2 alerts").await?;
         assert!(page.driver.current_url().await?.query().unwrap_or("").contains("severity=High"));
 
+        // The overview's count of High alerts is a link to the table filtered to them.
+        page.open("/ips/203.0.113.66?period=7d").await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
+        let high = page.find(".alert-counts a[href*='severity=High']").await?;
+        assert_eq!(high.text().await?.split_whitespace().collect::<Vec<_>>(), ["1", "High"]);
+        high.click().await?;
+        page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "1 of 2 alerts").await?;
+        let query = page.driver.current_url().await?.query().unwrap_or("").to_string();
+        assert!(query.contains("severity=High") && query.contains("period=7d"), "{query}");
+
         page.open("/ips/203.0.113.66?sort=severity&dir=asc").await?;
         page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
         assert_eq!(page.texts("table.alerts tbody td:nth-child(2)").await?, vec!["Medium", "High"]);
@@ -423,6 +433,37 @@ async fn slash_focuses_search_and_the_theme_sticks() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_comes_first_and_nothing_overflows_a_phone_width() {
+    browser_test(|page| async move {
+        page.driver.set_window_rect(0, 0, 390, 844).await?;
+        page.open("/ips/203.0.113.66").await?;
+        page.wait_for_text("section[aria-labelledby=devices-heading] .count", "devices").await?;
+        page.wait_for_text("section[aria-labelledby=prevalence-heading]", "Connections").await?;
+        let top = |id: &str| format!("return document.getElementById('{id}').getBoundingClientRect().top");
+        let prevalence = page.driver.execute(&top("prevalence-heading"), vec![]).await?.json().as_f64();
+        let devices = page.driver.execute(&top("devices-heading"), vec![]).await?.json().as_f64();
+        assert!(prevalence < devices, "prevalence ({prevalence:?}) above the devices table ({devices:?})");
+        let widths = page
+            .driver
+            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![])
+            .await?;
+        let widths: Vec<f64> = serde_json::from_value(widths.json().clone())?;
+        let wide = page
+            .driver
+            .execute(
+                "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]
+                   .filter(e => e.getBoundingClientRect().right > w && !e.closest('.table-wrap'))
+                   .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ')",
+                vec![],
+            )
+            .await?;
+        assert!(widths[0] <= widths[1], "the page scrolls sideways at 390 px: {widths:?}, {}", wide.json());
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_section_says_so_and_counts_down() {
     let config = ServerConfig {
         rate_limits: RateLimits {
@@ -439,7 +480,7 @@ async fn a_rate_limited_section_says_so_and_counts_down() {
         let notice = page.wait_for_text(".error-notice", "Rate limited").await?;
         assert!(notice.contains("Retrying in"), "{notice}");
         let headings = page.texts("section[aria-labelledby] h2").await?;
-        assert_eq!(headings.len(), 4, "every section is still there: {headings:?}");
+        assert_eq!(headings.len(), 5, "every section is still there: {headings:?}");
         Ok(())
     })
     .await;

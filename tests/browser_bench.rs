@@ -19,7 +19,7 @@ const READY: &str = r#"
     const sections = document.querySelectorAll('section[aria-labelledby]');
     const loading = document.querySelectorAll('section .loading').length;
     const rows = document.querySelectorAll('table.devices tbody tr').length;
-    return sections.length === 4 && loading === 0 && rows > 0 ? performance.now() : null;
+    return sections.length === 5 && loading === 0 && rows > 0 ? performance.now() : null;
 "#;
 
 /// JavaScript that types `arguments[0]` into the filter and reports, through the callback, the milliseconds until

@@ -1,17 +1,14 @@
 //! "IP observed in organization": devices with their last connection, the timeline search box, export.
 
-use ipscope_api::export::to_csv;
-use ipscope_api::filter::device_matches;
-use ipscope_api::time::rfc3339;
+use ipscope_api::export::devices_csv;
+use ipscope_api::filter::filter_devices;
 use ipscope_api::wire::{ObservedDevice, ObservedDevices as Devices};
 use leptos::prelude::*;
-use leptos_router::components::A;
 
-use crate::api::encode;
-use crate::components::copy_button::CopyButton;
+use crate::components::copy_button::{copy_button_markup, copy_clicked};
 use crate::components::export_buttons::ExportButtons;
 use crate::components::time::Time;
-use crate::config::{use_config, Config};
+use crate::routes::machine_href;
 use crate::url_state::{use_query_param, use_query_updater};
 
 /// The devices table, filtered as you type by the `q` URL parameter.
@@ -34,46 +31,13 @@ pub fn ObservedDevices(
     let all = StoredValue::new(devices.value);
     let shown = Memo::new(move |_| {
         let q = query.get().unwrap_or_default();
-        all.with_value(|d| d.iter().filter(|d| device_matches(d, &q)).cloned().collect::<Vec<_>>())
+        all.with_value(|d| filter_devices(d, &q).into_iter().cloned().collect::<Vec<_>>())
     });
-    let csv = Callback::new(move |()| {
-        let rows: Vec<Vec<String>> = shown
-            .get_untracked()
-            .iter()
-            .map(|d| {
-                vec![
-                    d.machine_id.clone(),
-                    d.computer_dns_name.clone(),
-                    rfc3339(d.last_seen),
-                    d.connections.to_string(),
-                    d.remote_port.to_string(),
-                    d.protocol.clone().unwrap_or_default(),
-                    d.action_type.clone(),
-                    d.initiating_process_file_name.clone().unwrap_or_default(),
-                    d.initiating_process_sha1.clone().unwrap_or_default(),
-                    d.local_ip.clone().unwrap_or_default(),
-                ]
-            })
-            .collect();
-        let header = [
-            "machineId",
-            "computerDnsName",
-            "lastSeen",
-            "connections",
-            "remotePort",
-            "protocol",
-            "actionType",
-            "initiatingProcessFileName",
-            "initiatingProcessSha1",
-            "localIp",
-        ];
-        to_csv(&header, &rows)
-    });
+    let csv = Callback::new(move |()| shown.with_untracked(|d| devices_csv(d)));
     let json = Callback::new(move |()| serde_json::to_string_pretty(&shown.get_untracked()).unwrap_or_default());
     let cap_note = (total > listed as u64).then(|| {
         format!("{total} devices connected in {period}; the {listed} with the most recent connections are listed.")
     });
-    let config = use_config();
     view! {
         <div class="toolbar">
             <label class="filter">
@@ -96,7 +60,8 @@ pub fn ObservedDevices(
                 if n == listed { format!("{listed} device{}", if listed == 1 { "" } else { "s" }) } else { format!("{n} of {listed} devices match") }
             }}
         </p>
-        <div class="table-wrap">
+        // At most 100 rows, in a box of bounded height with the header kept in view: the page stays short.
+        <div class="table-wrap bounded" on:click=copy_clicked>
             <table class="devices">
                 <thead>
                     <tr>
@@ -113,7 +78,7 @@ pub fn ObservedDevices(
                 </thead>
                 <tbody>
                     <For each=move || shown.get() key=|d| d.machine_id.clone() let:device>
-                        <DeviceRow device config=config.clone() />
+                        {device_row(device)}
                     </For>
                 </tbody>
             </table>
@@ -125,29 +90,26 @@ pub fn ObservedDevices(
     .into_any()
 }
 
-#[component]
-fn DeviceRow(device: ObservedDevice, config: Config) -> impl IntoView {
-    let href = config.link(&format!("machines/{}", encode(&device.machine_id)));
-    let name = device.computer_dns_name.clone();
-    let sha1 = device.initiating_process_sha1.clone();
+/// One device: plain markup, no state of its own (its copy buttons use the table's handler).
+fn device_row(device: ObservedDevice) -> impl IntoView {
+    let href = machine_href(&device.machine_id);
+    let ObservedDevice { computer_dns_name: name, initiating_process_sha1: sha1, .. } = device.clone();
     view! {
         <tr>
             <td class="device">
-                <A href=href>{device.computer_dns_name.clone()}</A>
-                <CopyButton value=name what="device name" />
+                <a href=href>{name.clone()}</a>
+                {copy_button_markup(name, "device name")}
             </td>
             <td>
                 <Time at=Some(device.last_seen) />
             </td>
             <td class="num">{device.connections.to_string()}</td>
             <td class="num">{device.remote_port.to_string()}</td>
-            <td>{device.protocol.clone().unwrap_or_default()}</td>
-            <td>{device.action_type.clone()}</td>
-            <td>{device.initiating_process_file_name.clone().unwrap_or_default()}</td>
-            <td class="hash">
-                {sha1.map(|h| view! { <code>{h.clone()}</code> <CopyButton value=h what="SHA1" /> })}
-            </td>
-            <td>{device.local_ip.clone().unwrap_or_default()}</td>
+            <td>{device.protocol.unwrap_or_default()}</td>
+            <td>{device.action_type}</td>
+            <td>{device.initiating_process_file_name.unwrap_or_default()}</td>
+            <td class="hash">{sha1.map(|h| view! { <code>{h.clone()}</code> {copy_button_markup(h, "SHA1")} })}</td>
+            <td>{device.local_ip.unwrap_or_default()}</td>
         </tr>
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use ipscope_api::period::{PeriodChoice, Preset};
-use ipscope_api::time::{rfc3339, utc_minute};
+use ipscope_api::time::utc_minute;
 use ipscope_api::wire::Prevalence;
 use leptos::prelude::*;
 
@@ -58,24 +58,31 @@ pub fn PeriodPicker(
     };
     // The inputs are `datetime-local` values (`YYYY-MM-DDTHH:MM`), read as UTC.
     let (from_input, to_input) = (RwSignal::new(from_text), RwSignal::new(to_text));
+    // The URL holds the choice as `PeriodChoice::url_params` writes it; the other period parameters are removed.
+    let set_period = move |choice: PeriodChoice| {
+        let mut changes: Vec<(&str, Option<String>)> = ["period", "from", "to"].map(|k| (k, None)).to_vec();
+        for (key, value) in choice.url_params() {
+            changes.retain(|(k, _)| *k != key);
+            changes.push((key, Some(value)));
+        }
+        update(&changes);
+    };
     let choose = {
-        let update = update.clone();
+        let set_period = set_period.clone();
         move |preset: Preset| {
             custom_open.set(false);
             error.set(None);
-            let token = (preset != Preset::Month).then(|| preset.token().to_string());
-            update(&[("period", token), ("from", None), ("to", None)]);
+            set_period(PeriodChoice::Preset(preset));
         }
     };
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (f, t) = (format!("{}:00Z", from_input.get_untracked()), format!("{}:00Z", to_input.get_untracked()));
         match PeriodChoice::from_url(None, Some(&f), Some(&t)) {
-            Ok(PeriodChoice::Custom(r)) => {
+            Ok(choice) => {
                 error.set(None);
-                update(&[("period", None), ("from", Some(rfc3339(r.from))), ("to", Some(rfc3339(r.to)))]);
+                set_period(choice);
             }
-            Ok(_) => {}
             Err(e) => error.set(Some(e.to_string())),
         }
     };

@@ -1,30 +1,25 @@
 //! The alerts table: sortable columns (`aria-sort`), severity and status filters kept in the URL, export.
 
-use ipscope_api::export::to_csv;
+use ipscope_api::export::alerts_csv;
 use ipscope_api::filter::{view_alerts, AlertColumn, AlertView};
-use ipscope_api::time::rfc3339;
 use ipscope_api::wire::{Alert, AlertStatus, Severity};
 use leptos::prelude::*;
-use leptos_router::components::A;
 
-use crate::api::encode;
 use crate::components::export_buttons::ExportButtons;
 use crate::components::time::Time;
-use crate::config::use_config;
-use crate::url_state::{use_query_param, use_query_updater};
+use crate::routes::{alert_href, machine_href};
+use crate::url_state::{use_query_href, use_query_param, use_query_updater};
 
 /// The table view chosen in the URL (`?severity=High&status=New&sort=severity&dir=asc`).
 fn use_alert_view() -> Memo<AlertView> {
-    let (severity, status, sort, dir) =
-        (use_query_param("severity"), use_query_param("status"), use_query_param("sort"), use_query_param("dir"));
+    let [severity, status, sort, dir] = AlertView::URL_KEYS.map(use_query_param);
     Memo::new(move |_| {
-        let default = AlertView::default();
-        AlertView {
-            sort: sort.get().as_deref().and_then(AlertColumn::from_token).unwrap_or(default.sort),
-            descending: dir.get().as_deref() != Some("asc"),
-            severity: severity.get().and_then(|s| Severity::ALL.into_iter().find(|x| x.as_str() == s)),
-            status: status.get().and_then(|s| AlertStatus::ALL.into_iter().find(|x| x.as_str() == s)),
-        }
+        AlertView::from_url(
+            severity.read().as_deref(),
+            status.read().as_deref(),
+            sort.read().as_deref(),
+            dir.read().as_deref(),
+        )
     })
 }
 
@@ -49,31 +44,17 @@ pub fn RelatedAlerts(
         alerts.with_value(|all| view_alerts(all, &v).into_iter().cloned().collect::<Vec<_>>())
     });
     let total = alerts.with_value(Vec::len);
-    let csv = Callback::new(move |()| {
-        let rows: Vec<Vec<String>> = shown
-            .get_untracked()
-            .iter()
-            .map(|a| {
-                vec![
-                    a.id.clone(),
-                    a.title.clone(),
-                    a.severity.as_str().into(),
-                    a.status.as_str().into(),
-                    a.category.clone().unwrap_or_default(),
-                    a.computer_dns_name.clone().unwrap_or_default(),
-                    a.first_event_time.map(rfc3339).unwrap_or_default(),
-                    a.last_event_time.map(rfc3339).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        to_csv(&["id", "title", "severity", "status", "category", "device", "firstActivity", "lastActivity"], &rows)
-    });
+    let csv = Callback::new(move |()| shown.with_untracked(|a| alerts_csv(a)));
     let json = Callback::new(move |()| serde_json::to_string_pretty(&shown.get_untracked()).unwrap_or_default());
 
     let select_update = update.clone();
-    let on_filter = move |key: &'static str| {
+    let on_filter = move |set: fn(&mut AlertView, &str)| {
         let update = select_update.clone();
-        move |ev| update(&[(key, Some(event_target_value(&ev)))])
+        move |ev| {
+            let mut view = view_state.get_untracked();
+            set(&mut view, &event_target_value(&ev));
+            update(&view.to_url())
+        }
     };
     let header = move |column: AlertColumn, label: &'static str| {
         let update = update.clone();
@@ -86,16 +67,14 @@ pub fn RelatedAlerts(
             }
         };
         let on_click = move |_| {
-            let v = view_state.get_untracked();
-            let descending = if v.sort == column {
-                !v.descending
+            let mut view = view_state.get_untracked();
+            view.descending = if view.sort == column {
+                !view.descending
             } else {
                 !matches!(column, AlertColumn::Title | AlertColumn::Device)
             };
-            update(&[
-                ("sort", Some(column.token().into())),
-                ("dir", Some(if descending { "desc" } else { "asc" }.into())),
-            ]);
+            view.sort = column;
+            update(&view.to_url());
         };
         view! {
             <th scope="col" aria-sort=sort>
@@ -112,19 +91,18 @@ pub fn RelatedAlerts(
             </th>
         }
     };
-    let config = use_config();
     view! {
         <div class="toolbar">
             <label>
                 "Severity "
-                <select on:change=on_filter("severity") prop:value=move || view_state.get().severity.map(|s| s.as_str()).unwrap_or("")>
+                <select on:change=on_filter(|v, s| v.severity = Severity::ALL.into_iter().find(|x| x.as_str() == s)) prop:value=move || view_state.get().severity.map(|s| s.as_str()).unwrap_or("")>
                     <option value="">"All"</option>
                     {Severity::ALL.iter().rev().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
                 </select>
             </label>
             <label>
                 "Status "
-                <select on:change=on_filter("status") prop:value=move || view_state.get().status.map(|s| s.as_str()).unwrap_or("")>
+                <select on:change=on_filter(|v, s| v.status = AlertStatus::ALL.into_iter().find(|x| x.as_str() == s)) prop:value=move || view_state.get().status.map(|s| s.as_str()).unwrap_or("")>
                     <option value="">"All"</option>
                     {AlertStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
                 </select>
@@ -152,11 +130,52 @@ pub fn RelatedAlerts(
                 </thead>
                 <tbody>
                     <For each=move || shown.get() key=|a| a.id.clone() let:alert>
-                        <AlertRow alert config=config.clone() />
+                        {alert_row(alert)}
                     </For>
                 </tbody>
             </table>
         </div>
+    }
+    .into_any()
+}
+
+/// The overview's alert counts, most severe first, each a link that filters the alerts table to that severity.
+#[component]
+pub fn AlertCounts(
+    /// The alerts.
+    alerts: Vec<Alert>,
+) -> impl IntoView {
+    if alerts.is_empty() {
+        return view! { <p class="empty">"No alerts."</p> }.into_any();
+    }
+    let view_state = use_alert_view();
+    let href = use_query_href();
+    let link = move |severity: Option<Severity>| {
+        let href = href.clone();
+        move || href(&AlertView { severity, ..view_state.get() }.to_url())
+    };
+    let counts = Severity::ALL.into_iter().rev().filter_map(|severity| {
+        let n = alerts.iter().filter(|a| a.severity == severity).count();
+        (n > 0).then(|| {
+            let class = format!("severity severity-{}", severity.as_str().to_lowercase());
+            view! {
+                <li>
+                    <a href=link(Some(severity))>
+                        <span class="n">{n.to_string()}</span>
+                        " "
+                        <span class=class>{severity.as_str()}</span>
+                    </a>
+                </li>
+            }
+        })
+    });
+    view! {
+        <ul class="alert-counts">
+            {counts.collect_view()}
+            <li class="all">
+                <a href=link(None)>{format!("All {} alert{}", alerts.len(), plural(alerts.len()))}</a>
+            </li>
+        </ul>
     }
     .into_any()
 }
@@ -169,17 +188,16 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-#[component]
-fn AlertRow(alert: Alert, config: crate::config::Config) -> impl IntoView {
-    let alert_href = config.link(&format!("alerts/{}", encode(&alert.id)));
-    let device = alert.machine_id.clone().map(|id| {
-        let name = alert.computer_dns_name.clone().unwrap_or_else(|| id.clone());
-        (config.link(&format!("machines/{}", encode(&id))), name)
-    });
+/// One alert: plain markup, no state of its own.
+fn alert_row(alert: Alert) -> impl IntoView {
+    let device = alert
+        .machine_id
+        .as_deref()
+        .map(|id| (machine_href(id), alert.computer_dns_name.clone().unwrap_or_else(|| id.to_string())));
     view! {
         <tr>
             <td>
-                <A href=alert_href>{alert.title.clone()}</A>
+                <a href=alert_href(&alert.id)>{alert.title.clone()}</a>
             </td>
             <td>
                 <span class=format!("severity severity-{}", alert.severity.as_str().to_lowercase())>
@@ -188,7 +206,7 @@ fn AlertRow(alert: Alert, config: crate::config::Config) -> impl IntoView {
             </td>
             <td>{alert.status.as_str()}</td>
             <td>{alert.category.clone().unwrap_or_default()}</td>
-            <td>{device.map(|(href, name)| view! { <A href=href>{name}</A> })}</td>
+            <td>{device.map(|(href, name)| view! { <a href=href>{name}</a> })}</td>
             <td>
                 <Time at=alert.first_event_time.or(Some(alert.alert_creation_time)) />
             </td>

@@ -3,23 +3,16 @@
 
 use std::time::Duration;
 
-use ipscope_api::ip::parse_ip_input;
+use ipscope_api::ip::{parse_ip_input, suggestion_prefix};
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::use_api;
-use crate::config::use_config;
+use crate::routes::ip_route;
 
 /// Delay after the last keystroke before suggestions are asked for.
 const DEBOUNCE: Duration = Duration::from_millis(150);
-
-/// The start of an address as typed, if it could be one (so suggestions are worth asking for).
-fn suggestion_prefix(text: &str) -> Option<String> {
-    let t = text.trim().to_ascii_lowercase();
-    let ok = !t.is_empty() && t.len() <= 45 && t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':');
-    ok.then_some(t)
-}
 
 /// A search form that opens the IP page for a valid address and explains an invalid one without a request.
 #[component]
@@ -30,7 +23,6 @@ pub fn SearchBox(
     #[prop(optional)]
     large: bool,
 ) -> impl IntoView {
-    let config = use_config();
     let api = use_api();
     let navigate = use_navigate();
     let text = RwSignal::new(String::new());
@@ -42,18 +34,15 @@ pub fn SearchBox(
     let list_id = format!("{id}-suggestions");
     let option_id = move |i: usize| format!("{id}-option-{i}");
 
-    let open = {
-        let config = config.clone();
-        move |raw: &str| match parse_ip_input(raw) {
-            Ok(ip) => {
-                error.set(None);
-                suggestions.set(Vec::new());
-                active.set(None);
-                text.set(ip.to_string());
-                navigate(&config.route(&format!("ips/{ip}")), Default::default());
-            }
-            Err(e) => error.set(Some(e.to_string())),
+    let open = move |raw: &str| match parse_ip_input(raw) {
+        Ok(ip) => {
+            error.set(None);
+            suggestions.set(Vec::new());
+            active.set(None);
+            text.set(ip.to_string());
+            navigate(&ip_route(ip), Default::default());
         }
+        Err(e) => error.set(Some(e.to_string())),
     };
     let on_input = move |ev| {
         let value = event_target_value(&ev);

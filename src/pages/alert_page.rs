@@ -2,37 +2,22 @@
 
 use ipscope_api::wire::Alert;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{encode, use_api};
+use crate::api::use_api;
 use crate::components::section::Section;
 use crate::components::time::Time;
-use crate::config::use_config;
 use crate::pages::set_title;
+use crate::routes::{ip_href_text, machine_href};
 
 /// The alert page.
 #[component]
 pub fn AlertPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    move || view! { <AlertView id=id.get() /> }
-}
-
-#[component]
-fn AlertView(id: String) -> impl IntoView {
     let api = use_api();
-    let alert = {
-        let id = id.clone();
-        LocalResource::new(move || {
-            let id = id.clone();
-            async move { api.alert(&id).await }
-        })
-    };
-    let ips = LocalResource::new(move || {
-        let id = id.clone();
-        async move { api.alert_ips(&id).await }
-    });
+    let alert = LocalResource::new(move || api.alert(id.get()));
+    let ips = LocalResource::new(move || api.alert_ips(id.get()));
     set_title("Alert — ipscope");
     view! {
         <div class="alert-page">
@@ -51,10 +36,9 @@ fn AlertView(id: String) -> impl IntoView {
 #[component]
 fn AlertDetails(alert: Alert) -> impl IntoView {
     set_title(&format!("{} — ipscope", alert.title));
-    let config = use_config();
-    let device = alert.machine_id.clone().map(|id| {
-        let name = alert.computer_dns_name.clone().unwrap_or_else(|| id.clone());
-        view! { <A href=config.link(&format!("machines/{}", encode(&id)))>{name}</A> }
+    let device = alert.machine_id.as_deref().map(|id| {
+        let name = alert.computer_dns_name.clone().unwrap_or_else(|| id.to_string());
+        view! { <a href=machine_href(id)>{name}</a> }
     });
     let text = |v: Option<String>| v.unwrap_or_else(|| "not available".into());
     let evidence = alert
@@ -98,10 +82,9 @@ fn RelatedIps(ips: Vec<String>) -> impl IntoView {
     if ips.is_empty() {
         return view! { <p class="empty">"The alert's evidence names no IP address."</p> }.into_any();
     }
-    let config = use_config();
     view! {
         <ul class="ip-list">
-            {ips.into_iter().map(|ip| view! { <li><A href=config.link(&format!("ips/{ip}"))>{ip.clone()}</A></li> }).collect_view()}
+            {ips.into_iter().map(|ip| view! { <li><a href=ip_href_text(&ip)>{ip.clone()}</a></li> }).collect_view()}
         </ul>
     }
     .into_any()

@@ -2,7 +2,6 @@
 
 use ipscope_api::wire::{DeviceConnection, Machine};
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::use_api;
@@ -10,43 +9,20 @@ use crate::components::copy_button::CopyButton;
 use crate::components::related_alerts::RelatedAlerts;
 use crate::components::section::Section;
 use crate::components::time::Time;
-use crate::config::use_config;
 use crate::pages::set_title;
+use crate::routes::ip_href_text;
 
 /// The device page.
 #[component]
 pub fn DevicePage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    move || view! { <Device id=id.get() /> }
-}
-
-#[component]
-fn Device(id: String) -> impl IntoView {
     let api = use_api();
-    let machine = {
-        let id = id.clone();
-        LocalResource::new(move || {
-            let id = id.clone();
-            async move { api.machine(&id).await }
-        })
-    };
-    let alerts = {
-        let id = id.clone();
-        LocalResource::new(move || {
-            let id = id.clone();
-            async move { api.machine_alerts(&id).await }
-        })
-    };
-    let connections = {
-        let id = id.clone();
-        LocalResource::new(move || {
-            let id = id.clone();
-            async move { api.machine_connections(&id).await }
-        })
-    };
+    let machine = LocalResource::new(move || api.machine(id.get()));
+    let alerts = LocalResource::new(move || api.machine_alerts(id.get()));
+    let connections = LocalResource::new(move || api.machine_connections(id.get()));
     set_title("Device — ipscope");
-    let export_name = format!("alerts-device-{}", id.chars().take(40).collect::<String>());
+    let export_name = move || format!("alerts-device-{}", id.read().chars().take(40).collect::<String>());
     view! {
         <div class="device-page">
             <h1 class="device-name">
@@ -64,7 +40,7 @@ fn Device(id: String) -> impl IntoView {
                 title="Alerts on this device"
                 loading="Loading alerts…"
                 resource=alerts
-                render=move |alerts| view! { <RelatedAlerts alerts subject="this device".to_string() export_name=export_name.clone() /> }
+                render=move |alerts| view! { <RelatedAlerts alerts subject="this device".to_string() export_name=export_name() /> }
             />
             <Section
                 id="connections-heading"
@@ -106,14 +82,12 @@ fn Connections(connections: Vec<DeviceConnection>) -> impl IntoView {
     if connections.is_empty() {
         return view! { <p class="empty">"No network connections in the last 30 days."</p> }.into_any();
     }
-    let config = use_config();
     let rows = connections
         .into_iter()
         .map(|c| {
-            let href = config.link(&format!("ips/{}", c.remote_ip));
             view! {
                 <tr>
-                    <td><A href=href>{c.remote_ip.clone()}</A></td>
+                    <td><a href=ip_href_text(&c.remote_ip)>{c.remote_ip.clone()}</a></td>
                     <td><Time at=Some(c.last_seen) /></td>
                     <td class="num">{c.connections.to_string()}</td>
                     <td class="num">{c.remote_port.to_string()}</td>

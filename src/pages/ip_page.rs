@@ -1,4 +1,5 @@
-//! `/ips/{ip}`: everything known about one address. Each section loads on its own; the period is in the URL.
+//! `/ips/{ip}`: everything known about one address: an overview (alerts by severity, prevalence, geo information),
+//! then the alerts and devices tables. Each section loads on its own; the period is in the URL.
 
 use std::net::IpAddr;
 
@@ -12,7 +13,7 @@ use crate::components::copy_button::CopyButton;
 use crate::components::geo_info::GeoInfo;
 use crate::components::observed_devices::ObservedDevices;
 use crate::components::prevalence_panel::{PeriodPicker, PrevalencePanel};
-use crate::components::related_alerts::RelatedAlerts;
+use crate::components::related_alerts::{AlertCounts, RelatedAlerts};
 use crate::components::section::Section;
 use crate::pages::set_title;
 use crate::url_state::use_query_param;
@@ -83,40 +84,38 @@ fn IpInvestigation(
                 </p>
                 <NeverObserved ip prevalence period=Signal::derive(describe) />
             </header>
-            <div class="ip-layout">
-                <aside class="side">
-                    <Section id="geo-heading" title="IP geo information" loading="Loading geo information…" resource=profile render=|profile| view! { <GeoInfo profile /> } />
-                </aside>
-                <div class="main-col">
-                    <Section
-                        id="alerts-heading"
-                        title="Alerts related to this IP"
-                        loading="Loading alerts…"
-                        resource=alerts
-                        render=move |alerts| {
-                            view! { <RelatedAlerts alerts subject="this IP address".to_string() export_name=export_name.clone() /> }
-                        }
-                    />
-                    <div class="period-bar">
-                        <PeriodPicker current=period />
-                        {move || period_problem.get().map(|p| view! { <p class="note" role="status">{p}</p> })}
-                    </div>
-                    <Section
-                        id="devices-heading"
-                        title="IP observed in organization"
-                        loading="Loading devices…"
-                        resource=devices
-                        render=move |devices| view! { <ObservedDevices devices period=describe() /> }
-                    />
-                    <Section
-                        id="prevalence-heading"
-                        title="Prevalence"
-                        loading="Loading prevalence…"
-                        resource=prevalence
-                        render=move |prevalence| view! { <PrevalencePanel prevalence period=describe() /> }
-                    />
-                </div>
+            // An overview first, as Defender's IP page has it; then the tables, the devices one of bounded height.
+            <div class="period-bar">
+                <PeriodPicker current=period />
+                {move || period_problem.get().map(|p| view! { <p class="note" role="status">{p}</p> })}
             </div>
+            <div class="overview">
+                <Section id="alert-counts-heading" title="Alerts by severity" loading="Loading alerts…" resource=alerts render=|alerts| view! { <AlertCounts alerts /> } />
+                <Section
+                    id="prevalence-heading"
+                    title="Prevalence"
+                    loading="Loading prevalence…"
+                    resource=prevalence
+                    render=move |prevalence| view! { <PrevalencePanel prevalence period=describe() /> }
+                />
+                <Section id="geo-heading" title="IP geo information" loading="Loading geo information…" resource=profile render=|profile| view! { <GeoInfo profile /> } />
+            </div>
+            <Section
+                id="alerts-heading"
+                title="Alerts related to this IP"
+                loading="Loading alerts…"
+                resource=alerts
+                render=move |alerts| {
+                    view! { <RelatedAlerts alerts subject="this IP address".to_string() export_name=export_name.clone() /> }
+                }
+            />
+            <Section
+                id="devices-heading"
+                title="IP observed in organization"
+                loading="Loading devices…"
+                resource=devices
+                render=move |devices| view! { <ObservedDevices devices period=describe() /> }
+            />
         </div>
     }
 }

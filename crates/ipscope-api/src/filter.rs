@@ -88,6 +88,34 @@ impl Default for AlertView {
     }
 }
 
+impl AlertView {
+    /// The URL parameters this view lives in: `?severity=High&status=New&sort=severity&dir=asc`.
+    pub const URL_KEYS: [&'static str; 4] = ["severity", "status", "sort", "dir"];
+
+    /// The view the URL's `severity`, `status`, `sort` and `dir` parameters describe; what is missing or
+    /// unrecognised keeps its default.
+    pub fn from_url(severity: Option<&str>, status: Option<&str>, sort: Option<&str>, dir: Option<&str>) -> AlertView {
+        let default = AlertView::default();
+        AlertView {
+            sort: sort.and_then(AlertColumn::from_token).unwrap_or(default.sort),
+            descending: dir != Some("asc"),
+            severity: severity.and_then(|s| Severity::ALL.into_iter().find(|x| x.as_str() == s)),
+            status: status.and_then(|s| AlertStatus::ALL.into_iter().find(|x| x.as_str() == s)),
+        }
+    }
+
+    /// The URL parameters (`URL_KEYS`, in order) that restore this view: `None` removes one (its default).
+    pub fn to_url(&self) -> [(&'static str, Option<String>); 4] {
+        let default = AlertView::default();
+        [
+            ("severity", self.severity.map(|s| s.as_str().to_string())),
+            ("status", self.status.map(|s| s.as_str().to_string())),
+            ("sort", (self.sort != default.sort).then(|| self.sort.token().to_string())),
+            ("dir", (!self.descending).then(|| "asc".to_string())),
+        ]
+    }
+}
+
 fn status_rank(s: AlertStatus) -> usize {
     AlertStatus::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
@@ -165,6 +193,45 @@ mod tests {
             "alertCreationTime": Utc.with_ymd_and_hms(2026, 11, day, 0, 0, 0).unwrap(),
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_alert_view_round_trips_through_the_url() {
+        type Params<'a> = [Option<&'a str>; 4];
+        let cases: [(Params, AlertView, Params); 5] = [
+            ([None; 4], AlertView::default(), [None; 4]),
+            (
+                [Some("High"), Some("New"), Some("severity"), Some("asc")],
+                AlertView {
+                    sort: AlertColumn::Severity,
+                    descending: false,
+                    severity: Some(Severity::High),
+                    status: Some(AlertStatus::New),
+                },
+                [Some("High"), Some("New"), Some("severity"), Some("asc")],
+            ),
+            // Unknown values keep the defaults; the URL they give back is the clean one.
+            ([Some("Severe"), Some("Open"), Some("colour"), Some("up")], AlertView::default(), [None; 4]),
+            (
+                [None, None, Some("last"), Some("desc")],
+                AlertView::default(),
+                [None; 4], // the default sort needs no parameter
+            ),
+            (
+                [None, Some("Resolved"), Some("title"), None],
+                AlertView { sort: AlertColumn::Title, status: Some(AlertStatus::Resolved), ..AlertView::default() },
+                [None, Some("Resolved"), Some("title"), None],
+            ),
+        ];
+        for (url, view, back) in cases {
+            let parsed = AlertView::from_url(url[0], url[1], url[2], url[3]);
+            assert_eq!(parsed, view, "{url:?}");
+            let params = parsed.to_url();
+            let keys: Vec<&str> = params.iter().map(|(k, _)| *k).collect();
+            assert_eq!(keys, AlertView::URL_KEYS);
+            let values: Vec<Option<&str>> = params.iter().map(|(_, v)| v.as_deref()).collect();
+            assert_eq!(values, back, "{url:?}");
+        }
     }
 
     #[test]

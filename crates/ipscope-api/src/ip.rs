@@ -203,8 +203,36 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
     }
 }
 
+/// The start of an address as typed, normalised (trimmed, lower case), if it could be one: 1 to 45 of the
+/// characters addresses are written with (digits, a-f, `.`, `:`). The search box asks for suggestions only then,
+/// and `GET /ips?prefix=` accepts nothing else.
+pub fn suggestion_prefix(text: &str) -> Option<String> {
+    let t = text.trim().to_ascii_lowercase();
+    let ok = !t.is_empty() && t.len() <= 45 && t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':');
+    ok.then_some(t)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn suggestion_prefixes_are_starts_of_addresses() {
+        use super::suggestion_prefix;
+        for (typed, prefix) in [
+            ("10.0", Some("10.0")),
+            ("  2001:DB8:: ", Some("2001:db8::")),
+            ("fe80", Some("fe80")),
+            ("", None),
+            ("   ", None),
+            ("10.0.0.1/24", None),
+            ("host.example", None),
+            ("1.2.3.4%eth0", None),
+        ] {
+            assert_eq!(suggestion_prefix(typed).as_deref(), prefix, "{typed:?}");
+        }
+        assert_eq!(suggestion_prefix(&"1".repeat(45)).map(|p| p.len()), Some(45));
+        assert_eq!(suggestion_prefix(&"1".repeat(46)), None);
+    }
+
     use super::*;
 
     fn check(input: &str, expected: Result<&str, IpInputError>) {

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use ipscope_api::ip::classify;
+use ipscope_api::ip::{classify, suggestion_prefix};
 use ipscope_api::period::Period;
 use ipscope_api::wire::{Alert, Collection, IpProfile, IpRef, IpStats, ObservedDevices, Prevalence, ODATA_METADATA};
 
@@ -26,15 +26,13 @@ pub async fn suggestions(
     caller.require(Permission::IpRead)?;
     let params = query_params(query, &["prefix", "$top"])?;
     let n = top(&params, 10, MAX_SUGGESTIONS)?;
-    let prefix = param(&params, "prefix").unwrap_or("").trim().to_ascii_lowercase();
-    let valid = !prefix.is_empty()
-        && prefix.len() <= 45
-        && prefix.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b':');
-    if !valid {
+    let typed = param(&params, "prefix").unwrap_or("");
+    let Some(prefix) = suggestion_prefix(typed) else {
         return Err(AppError::BadRequest(format!(
-            "prefix must be the start of an IP address (digits, a-f, '.', ':'), 1 to 45 characters; got '{prefix}'."
+            "prefix must be the start of an IP address (digits, a-f, '.', ':'), 1 to 45 characters; got '{}'.",
+            typed.trim().to_ascii_lowercase()
         )));
-    }
+    };
     let ips = state.store.call(move |c| queries::ips_with_prefix(c, &prefix, n, &caller.scope)).await?;
     Ok(Json(Collection::new("Ips", ips.into_iter().map(|id| IpRef { id }).collect())))
 }
