@@ -29,6 +29,9 @@ pub fn start() {
             }
         });
         let config = config.clone();
+        if let Some(boot) = leptos::prelude::document().get_element_by_id("boot") {
+            boot.remove();
+        }
         leptos::mount::mount_to_body(move || {
             use leptos::prelude::*;
             view! { <app::App config=config.clone() /> }

@@ -1,7 +1,7 @@
 //! "IP observed in organization": devices with their last connection, the timeline search box, export.
 
 use ipscope_api::export::devices_csv;
-use ipscope_api::filter::filter_devices;
+use ipscope_api::filter::{device_matches, filter_devices};
 use ipscope_api::wire::{ObservedDevice, ObservedDevices as Devices};
 use leptos::prelude::*;
 
@@ -28,13 +28,29 @@ pub fn ObservedDevices(
     let total = devices.count;
     let listed = devices.value.len();
     let export_name = format!("devices-{}", devices.ip_address.replace(':', "_"));
+    // The rows are drawn once; the filter only hides and shows them (one effect over the table, no state per row),
+    // as a hand-written page would.
+    let matching = move |q: &str, d: &[ObservedDevice]| d.iter().map(|d| device_matches(d, q)).collect::<Vec<_>>();
+    let first = matching(&query.get_untracked().unwrap_or_default(), &devices.value);
+    let rows: Vec<_> = devices.value.iter().cloned().zip(first).map(|(d, shown)| device_row(d, shown)).collect();
     let all = StoredValue::new(devices.value);
-    let shown = Memo::new(move |_| {
-        let q = query.get().unwrap_or_default();
-        all.with_value(|d| filter_devices(d, &q).into_iter().cloned().collect::<Vec<_>>())
+    let shown = Memo::new(move |_| all.with_value(|d| matching(&query.get().unwrap_or_default(), d)));
+    let body = NodeRef::<leptos::html::Tbody>::new();
+    Effect::new(move || {
+        let (Some(body), shown) = (body.get(), shown.read()) else { return };
+        let rows = body.children();
+        for (i, shown) in shown.iter().enumerate() {
+            if let Some(row) = rows.item(i as u32) {
+                let _ = row.toggle_attribute_with_force("hidden", !shown);
+            }
+        }
     });
-    let csv = Callback::new(move |()| shown.with_untracked(|d| devices_csv(d)));
-    let json = Callback::new(move |()| serde_json::to_string_pretty(&shown.get_untracked()).unwrap_or_default());
+    let filtered = move || {
+        let q = query.get_untracked().unwrap_or_default();
+        all.with_value(|d| filter_devices(d, &q).into_iter().cloned().collect::<Vec<_>>())
+    };
+    let csv = Callback::new(move |()| devices_csv(&filtered()));
+    let json = Callback::new(move |()| serde_json::to_string_pretty(&filtered()).unwrap_or_default());
     let cap_note = (total > listed as u64).then(|| {
         format!("{total} devices connected in {period}; the {listed} with the most recent connections are listed.")
     });
@@ -56,7 +72,7 @@ pub fn ObservedDevices(
         {cap_note.map(|n| view! { <p class="note cap-note">{n}</p> })}
         <p class="count" aria-live="polite">
             {move || {
-                let n = shown.read().len();
+                let n = shown.read().iter().filter(|s| **s).count();
                 if n == listed { format!("{listed} device{}", if listed == 1 { "" } else { "s" }) } else { format!("{n} of {listed} devices match") }
             }}
         </p>
@@ -76,26 +92,23 @@ pub fn ObservedDevices(
                         <th scope="col">"Local IP"</th>
                     </tr>
                 </thead>
-                <tbody>
-                    <For each=move || shown.get() key=|d| d.machine_id.clone() let:device>
-                        {device_row(device)}
-                    </For>
-                </tbody>
+                <tbody node_ref=body>{rows}</tbody>
             </table>
         </div>
-        <Show when=move || shown.read().is_empty()>
+        <Show when=move || !shown.read().contains(&true)>
             <p class="empty">"No device matches the filter."</p>
         </Show>
     }
     .into_any()
 }
 
-/// One device: plain markup, no state of its own (its copy buttons use the table's handler).
-fn device_row(device: ObservedDevice) -> impl IntoView {
+/// One device: plain markup, no state of its own (its copy buttons use the table's handler); `hidden` unless
+/// `shown`.
+fn device_row(device: ObservedDevice, shown: bool) -> impl IntoView {
     let href = machine_href(&device.machine_id);
     let ObservedDevice { computer_dns_name: name, initiating_process_sha1: sha1, .. } = device.clone();
     view! {
-        <tr>
+        <tr hidden=!shown>
             <td class="device">
                 <a href=href>{name.clone()}</a>
                 {copy_button_markup(name, "device name")}

@@ -220,8 +220,9 @@ pub fn bench(root: &Path, server: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Cold loads and filtering in headless Chromium (`tests/browser_bench.rs`) against the release server on the
-/// demo organization.
+/// ipscope's IP page next to the hand-written page of `bench/plain/` in headless Chromium
+/// (`tests/browser_bench.rs`): two release servers on the demo organization, one serving the app, one the plain page,
+/// its stylesheet compressed as the app's assets are.
 fn browser_bench(root: &Path, server: &Path, dir: &Path) -> Result<String> {
     let db = dir.join("demo.db");
     if !db.exists() {
@@ -236,11 +237,20 @@ fn browser_bench(root: &Path, server: &Path, dir: &Path) -> Result<String> {
     let token =
         crate::demo_token(server, &db, "bench-browser", &["Ip.Read.All", "Alert.Read.All", "Machine.Read.All"], &[])?;
     let (_server, port) = start_server(server, &db, &extra)?;
+    let plain_dist = dir.join("plain-dist");
+    let _ = std::fs::remove_dir_all(&plain_dist);
+    std::fs::create_dir_all(&plain_dist)?;
+    for name in ["index.html", "plain.css"] {
+        std::fs::copy(root.join("bench/plain").join(name), plain_dist.join(name))?;
+    }
+    crate::compress_assets(&plain_dist)?;
+    let (_plain_server, plain_port) = start_server(server, &db, &["--dist".as_ref(), plain_dist.as_os_str()])?;
     let load = measure_concurrency(port, &token)?;
     let out = dir.join("browser.md");
     run(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["nextest", "run", "-p", "ipscope", "--test", "browser_bench", "--run-ignored", "only", "--no-capture"])
         .env("IPSCOPE_BENCH_URL", format!("http://127.0.0.1:{port}"))
+        .env("IPSCOPE_BENCH_PLAIN_URL", format!("http://127.0.0.1:{plain_port}"))
         .env("IPSCOPE_BENCH_OUT", &out)
         .env("IPSCOPE_BENCH_TOKEN", token)
         .env("CHROMEDRIVER", crate::tools::CHROMEDRIVER)

@@ -608,7 +608,9 @@ async fn assets_go_out_compressed_and_cached_for_good_while_the_page_carries_its
         assert_eq!(headers["vary"], "accept-encoding");
         assert_eq!(headers["cache-control"], "public, max-age=31536000, immutable");
     }
-    let (headers, page) = get("/ips/203.0.113.66".into(), "br").await;
+    let (headers, _) = get("/ips/203.0.113.66".into(), "br").await;
+    assert_eq!(headers["content-encoding"], "br", "the page is compressed on the fly");
+    let (headers, page) = get("/ips/203.0.113.66".into(), "").await;
     assert_eq!(headers["cache-control"], "no-cache");
     assert!(
         page.contains(r#"<script id="ipscope-config" type="application/json">{"apiBaseUrl":"api/","auth":{"type":"token"},"frameAncestors":[]}</script></head>"#),
@@ -616,9 +618,28 @@ async fn assets_go_out_compressed_and_cached_for_good_while_the_page_carries_its
     );
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert_eq!(csp.matches("'sha256-").count(), 1, "only the loader runs: {csp}");
-    let (headers, config) = get("/config.json".into(), "br").await;
+    let (headers, config) = get("/config.json".into(), "").await;
     assert_eq!(headers["cache-control"], "no-cache");
     assert!(config.contains(r#""auth":{"type":"token"}"#), "{config}");
+}
+
+#[tokio::test]
+async fn api_answers_are_compressed_for_clients_that_accept_it() {
+    use std::io::Read;
+    let t = TestApp::with_fixtures();
+    let (_, plain) = t.get("/api/ips/203.0.113.66/alerts").await;
+    let router = app(AppState::new(Arc::clone(&t.store), ServerConfig::default()));
+    let mut request = get_with("/api/ips/203.0.113.66/alerts", &t.token);
+    request.headers_mut().insert("accept-encoding", "gzip".parse().unwrap());
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let vary: Vec<_> = response.headers().get_all("vary").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(vary.iter().any(|v| v.contains("accept-encoding")), "{vary:?}");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), plain);
+    assert!(bytes.len() < text.len() / 2, "{} compressed bytes for {} of JSON", bytes.len(), text.len());
 }
 
 #[test]
