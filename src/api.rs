@@ -11,6 +11,7 @@ use ipscope_api::wire::{
 use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use wasm_bindgen::JsCast;
 
 use crate::auth;
 use crate::config::{use_config, ConfigFile};
@@ -77,6 +78,21 @@ impl Api {
 
     /// `GET path` with the access token, without reacting to a refusal.
     async fn get_json_once<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
+        let response = match take_prefetched(path) {
+            Some(answer) => wasm_bindgen_futures::JsFuture::from(answer)
+                .await
+                .map(|r| Response::from(r.unchecked_into::<web_sys::Response>()))
+                .map_err(|e| ApiError::Unreachable(e.as_string().unwrap_or_else(|| format!("{e:?}"))))?,
+            None => self.send(path).await?,
+        };
+        if response.ok() {
+            return response.json::<T>().await.map_err(|e| ApiError::Decode(e.to_string()));
+        }
+        Err(error_from(response).await)
+    }
+
+    /// Sends `GET path` with the access token.
+    async fn send(self, path: &str) -> Result<Response, ApiError> {
         let url = format!("{}{}", self.base, path);
         // Aborted when the reactive owner that asked is cleaned up: leaving a page (or changing its period) cancels
         // the calls whose answers nobody will see.
@@ -90,11 +106,7 @@ impl Api {
         if let Some(token) = auth::token() {
             request = request.header("Authorization", &format!("Bearer {token}"));
         }
-        let response = request.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
-        if response.ok() {
-            return response.json::<T>().await.map_err(|e| ApiError::Decode(e.to_string()));
-        }
-        Err(error_from(response).await)
+        request.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))
     }
 
     /// `GET me`: who the token stands for. A refused token is returned as an error, not acted on (the sign-in
@@ -155,6 +167,15 @@ impl Api {
         let path = format!("machines/{}/connections?$top=100", encode(&id));
         self.get_json::<Collection<DeviceConnection>>(&path).await.map(|c| c.value)
     }
+}
+
+/// The answer to `GET path` that `index.html`'s script asked for before the app had loaded, if it did; each is
+/// taken once, so a retry or a new period asks afresh.
+fn take_prefetched(path: &str) -> Option<js_sys::Promise> {
+    let answers = js_sys::Reflect::get(&leptos::prelude::window(), &"ipscopePrefetch".into()).ok()?;
+    let answer = js_sys::Reflect::get(&answers, &path.into()).ok().filter(|a| !a.is_undefined())?;
+    let _ = js_sys::Reflect::delete_property(answers.unchecked_ref::<js_sys::Object>(), &path.into());
+    answer.dyn_into().ok()
 }
 
 async fn error_from(response: Response) -> ApiError {

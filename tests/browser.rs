@@ -303,7 +303,10 @@ async fn the_filter_box_narrows_the_devices_and_lives_in_the_url() {
         filter.clear().await?;
         filter.send_keys(&day).await?;
         page.wait_for_text("table.devices tbody", "ops-srv-07").await?;
-        assert_eq!(page.texts("table.devices tbody tr:not([hidden]) td.device a").await?, vec!["ops-srv-07.corp.contoso.example"]);
+        assert_eq!(
+            page.texts("table.devices tbody tr:not([hidden]) td.device a").await?,
+            vec!["ops-srv-07.corp.contoso.example"]
+        );
         Ok(())
     })
     .await;
@@ -427,6 +430,41 @@ async fn slash_focuses_search_and_the_theme_sticks() {
         page.find("#header-search").await?;
         let root = page.driver.find(By::Css("html")).await?;
         assert_eq!(root.attr("data-theme").await?.as_deref(), Some("dark"), "the choice survives a reload");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_asks_for_each_answer_once_starting_before_the_app_has_loaded() {
+    browser_test(|page| async move {
+        for (query, hours) in [("", 720), ("?period=7d", 168), ("?period=6m", 4392)] {
+            page.open(&format!("/ips/203.0.113.66{query}")).await?;
+            page.wait_for_text("section[aria-labelledby=devices-heading] .count", "device").await?;
+            page.wait_for_text("section[aria-labelledby=prevalence-heading]", "Connections").await?;
+            let calls = page
+                .driver
+                .execute(
+                    "const wasm = performance.getEntriesByType('resource').find(e => e.name.endsWith('.wasm'));
+                     return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/ips/'))
+                       .map(e => [e.name.split('/api/')[1], e.startTime < wasm.responseEnd])",
+                    vec![],
+                )
+                .await?;
+            let calls: Vec<(String, bool)> = serde_json::from_value(calls.json().clone())?;
+            let mut paths: Vec<&str> = calls.iter().map(|(p, _)| p.as_str()).collect();
+            paths.sort();
+            let ip = "ips/203.0.113.66";
+            let expected = [
+                format!("{ip}/alerts"),
+                format!("{ip}/devices?lookBackHours={hours}"),
+                format!("{ip}/prevalence?lookBackHours={hours}"),
+                format!("{ip}/profile"),
+            ];
+            assert_eq!(paths, expected, "each call once: {calls:?}");
+            assert!(calls.iter().all(|(_, early)| *early), "all asked for before the module arrived: {calls:?}");
+            page.driver.goto("about:blank").await?;
+        }
         Ok(())
     })
     .await;

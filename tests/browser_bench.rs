@@ -215,7 +215,8 @@ async fn ip_page_next_to_a_hand_written_page() {
                 return;
             }
             let (ma, mp) = (median(a), median(p));
-            report.push_str(&format!("| {slowdown}× | {label} | {ma:.0} {unit} | {mp:.0} {unit} | {:.2}× |\n", ma / mp));
+            report
+                .push_str(&format!("| {slowdown}× | {label} | {ma:.0} {unit} | {mp:.0} {unit} | {:.2}× |\n", ma / mp));
         };
         row("until all sections show", &a.ready, &p.ready, "ms");
         row("first contentful paint", &a.fcp, &p.fcp, "ms");
@@ -226,7 +227,9 @@ async fn ip_page_next_to_a_hand_written_page() {
         row("bytes transferred, second visit", &a.second_visit_bytes, &p.second_visit_bytes, "B");
     }
     report.push_str("\nWhere the time goes (medians, ms after navigation start):\n\n");
-    report.push_str("| CPU | page | module downloaded | first API call sent | last API answer in | all sections show |\n");
+    report.push_str(
+        "| CPU | page | module downloaded | first API call sent | last API answer in | all sections show |\n",
+    );
     report.push_str("|---|---|---:|---:|---:|---:|\n");
     for slowdown in SLOWDOWNS.map(|s| s as u32) {
         for name in ["ipscope", "plain"] {
