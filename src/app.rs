@@ -1,8 +1,6 @@
 //! The router and the layout every page shares: header with search, main content, footer.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{ParamSegment, StaticSegment};
 
 use crate::components::account_menu::AccountMenu;
 use crate::components::search_box::SearchBox;
@@ -15,6 +13,7 @@ use crate::pages::ip_page::IpPage;
 use crate::pages::not_found_page::NotFoundPage;
 use crate::pages::sign_in_callback_page::SignInCallbackPage;
 use crate::pages::sign_in_page::SignInPage;
+use crate::router::{provide_location, segments};
 use crate::routes;
 
 /// The whole app.
@@ -40,8 +39,22 @@ pub fn App(
         }
     });
     on_cleanup(move || shortcut.remove());
+    let location = provide_location(&config.base_path);
+    // The page for the path: a new page (and its requests) when the path changes, not when only the query does.
+    let page = move || {
+        let segments = segments(&location.path.get());
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        match segments.as_slice() {
+            [] => view! { <HomePage /> }.into_any(),
+            [routes::IPS, ip] => view! { <IpPage raw=ip.to_string() /> }.into_any(),
+            [routes::MACHINES, id] => view! { <DevicePage id=id.to_string() /> }.into_any(),
+            [routes::ALERTS, id] => view! { <AlertPage id=id.to_string() /> }.into_any(),
+            [routes::SIGN_IN] => view! { <SignInPage /> }.into_any(),
+            [routes::SIGN_IN_CALLBACK] => view! { <SignInCallbackPage /> }.into_any(),
+            _ => view! { <NotFoundPage /> }.into_any(),
+        }
+    };
     view! {
-        <Router base=config.base_path.clone()>
             <a class="skip-link" href="#main">"Skip to content"</a>
             {(!config.embed)
                 .then(|| {
@@ -58,14 +71,7 @@ pub fn App(
                 })}
             {config.load_error.clone().map(|e| view! { <p class="config-warning" role="status">{e}</p> })}
             <main id="main" tabindex="-1">
-                <Routes fallback=|| view! { <NotFoundPage /> }>
-                    <Route path=StaticSegment("") view=HomePage />
-                    <Route path=(StaticSegment(routes::IPS), ParamSegment("ip")) view=IpPage />
-                    <Route path=(StaticSegment(routes::MACHINES), ParamSegment("id")) view=DevicePage />
-                    <Route path=(StaticSegment(routes::ALERTS), ParamSegment("id")) view=AlertPage />
-                    <Route path=StaticSegment(routes::SIGN_IN) view=SignInPage />
-                    <Route path=StaticSegment(routes::SIGN_IN_CALLBACK) view=SignInCallbackPage />
-                </Routes>
+                {page}
             </main>
             {(!config.embed)
                 .then(|| {
@@ -75,6 +81,5 @@ pub fn App(
                         </footer>
                     }
                 })}
-        </Router>
     }
 }

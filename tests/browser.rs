@@ -328,6 +328,12 @@ async fn device_names_and_files_with_markup_are_text() {
 async fn from_ip_to_device_to_alert_and_back_to_an_ip() {
     browser_test(|page| async move {
         page.open("/ips/203.0.113.66").await?;
+        // A mark on the window survives in-app navigation only: links must not load the page again.
+        page.driver.execute("window.__sameDocument = true", vec![]).await?;
+        let same_document = || async {
+            let kept = page.driver.execute("return window.__sameDocument === true", vec![]).await?;
+            anyhow::Ok(kept.json().as_bool() == Some(true))
+        };
         let link = page.find("table.devices tbody td.device a").await?;
         assert_eq!(link.text().await?, "fin-lt-0042.corp.contoso.example");
         link.click().await?;
@@ -344,6 +350,22 @@ async fn from_ip_to_device_to_alert_and_back_to_an_ip() {
         page.find(".ip-list a").await?.click().await?;
         page.wait_for_text(".ip-header h1", "203.0.113.66").await?;
         assert_eq!(page.path().await?, "/ips/203.0.113.66");
+        assert!(same_document().await?, "the links were followed inside the app");
+
+        // Back and forward, without loading the page again.
+        page.driver.back().await?;
+        page.wait_for_text("h1.alert-title", "Suspicious command-and-control beacon").await?;
+        page.driver.back().await?;
+        page.wait_for_text("h1.device-name", "fin-lt-0042.corp.contoso.example").await?;
+        page.driver.forward().await?;
+        page.wait_for_text("h1.alert-title", "Suspicious command-and-control beacon").await?;
+        assert!(same_document().await?, "back and forward stayed inside the app");
+
+        // The skip link moves the focus to the content and stays on the page.
+        page.driver.execute("document.querySelector('.skip-link').click()", vec![]).await?;
+        let focused = page.driver.execute("return document.activeElement.id", vec![]).await?;
+        assert_eq!(focused.json().as_str(), Some("main"));
+        assert!(page.path().await?.starts_with("/alerts/"), "still on the alert page");
 
         page.open("/machines/no-such-device").await?;
         page.wait_for_text("section[aria-labelledby=device-heading] .error-notice", "Not found").await?;

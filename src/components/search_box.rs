@@ -6,9 +6,9 @@ use std::time::Duration;
 use ipscope_api::ip::{parse_ip_input, suggestion_prefix};
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::api::use_api;
+use crate::router::use_location;
 use crate::routes::ip_route;
 
 /// Delay after the last keystroke before suggestions are asked for.
@@ -24,7 +24,7 @@ pub fn SearchBox(
     large: bool,
 ) -> impl IntoView {
     let api = use_api();
-    let navigate = use_navigate();
+    let location = use_location();
     let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let suggestions = RwSignal::new(Vec::<String>::new());
@@ -40,7 +40,7 @@ pub fn SearchBox(
             suggestions.set(Vec::new());
             active.set(None);
             text.set(ip.to_string());
-            navigate(&ip_route(ip), Default::default());
+            location.navigate(&ip_route(ip), false);
         }
         Err(e) => error.set(Some(e.to_string())),
     };
@@ -71,7 +71,6 @@ pub fn SearchBox(
         pending.set_value(handle.ok());
     };
     let on_keydown = {
-        let open = open.clone();
         move |ev: KeyboardEvent| {
             let n = suggestions.with_untracked(Vec::len);
             match ev.key().as_str() {
@@ -100,7 +99,6 @@ pub fn SearchBox(
         }
     };
     let on_submit = {
-        let open = open.clone();
         move |ev: SubmitEvent| {
             ev.prevent_default();
             open(&text.get_untracked());
@@ -138,7 +136,6 @@ pub fn SearchBox(
                                 .into_iter()
                                 .enumerate()
                                 .map(|(i, ip)| {
-                                    let open = open.clone();
                                     let chosen = ip.clone();
                                     view! {
                                         <li

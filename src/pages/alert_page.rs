@@ -2,7 +2,6 @@
 
 use ipscope_api::wire::Alert;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::use_api;
 use crate::components::section::Section;
@@ -12,12 +11,14 @@ use crate::routes::{ip_href_text, machine_href};
 
 /// The alert page.
 #[component]
-pub fn AlertPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+pub fn AlertPage(
+    /// The alert id from the URL (decoded).
+    id: String,
+) -> impl IntoView {
+    let id = StoredValue::new(id);
     let api = use_api();
-    let alert = LocalResource::new(move || api.alert(id.get()));
-    let ips = LocalResource::new(move || api.alert_ips(id.get()));
+    let alert = LocalResource::new(move || api.alert(id.get_value()));
+    let ips = LocalResource::new(move || api.alert_ips(id.get_value()));
     set_title("Alert — ipscope");
     view! {
         <div class="alert-page">

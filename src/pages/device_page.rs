@@ -2,7 +2,6 @@
 
 use ipscope_api::wire::{DeviceConnection, Machine};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::use_api;
 use crate::components::copy_button::CopyButton;
@@ -14,15 +13,17 @@ use crate::routes::ip_href_text;
 
 /// The device page.
 #[component]
-pub fn DevicePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+pub fn DevicePage(
+    /// The machine id from the URL (decoded).
+    id: String,
+) -> impl IntoView {
+    let export_name = format!("alerts-device-{}", id.chars().take(40).collect::<String>());
+    let id = StoredValue::new(id);
     let api = use_api();
-    let machine = LocalResource::new(move || api.machine(id.get()));
-    let alerts = LocalResource::new(move || api.machine_alerts(id.get()));
-    let connections = LocalResource::new(move || api.machine_connections(id.get()));
+    let machine = LocalResource::new(move || api.machine(id.get_value()));
+    let alerts = LocalResource::new(move || api.machine_alerts(id.get_value()));
+    let connections = LocalResource::new(move || api.machine_connections(id.get_value()));
     set_title("Device — ipscope");
-    let export_name = move || format!("alerts-device-{}", id.read().chars().take(40).collect::<String>());
     view! {
         <div class="device-page">
             <h1 class="device-name">
@@ -40,7 +41,7 @@ pub fn DevicePage() -> impl IntoView {
                 title="Alerts on this device"
                 loading="Loading alerts…"
                 resource=alerts
-                render=move |alerts| view! { <RelatedAlerts alerts subject="this device".to_string() export_name=export_name() /> }
+                render=move |alerts| view! { <RelatedAlerts alerts subject="this device".to_string() export_name=export_name.clone() /> }
             />
             <Section
                 id="connections-heading"

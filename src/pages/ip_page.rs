@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use ipscope_api::ip::{classify, parse_ip_input};
 use ipscope_api::period::PeriodChoice;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::use_api;
 use crate::components::copy_button::CopyButton;
@@ -20,11 +19,11 @@ use crate::url_state::use_query_param;
 
 /// The IP page. An address that does not parse gets a message and no request.
 #[component]
-pub fn IpPage() -> impl IntoView {
-    let params = use_params_map();
-    let raw = Memo::new(move |_| params.read().get("ip").unwrap_or_default());
-    let ip = Memo::new(move |_| parse_ip_input(&raw.get()));
-    move || match ip.get() {
+pub fn IpPage(
+    /// The address as the URL has it (decoded).
+    raw: String,
+) -> impl IntoView {
+    match parse_ip_input(&raw) {
         Ok(ip) => view! { <IpInvestigation ip /> }.into_any(),
         Err(e) => {
             set_title("Invalid IP address — ipscope");
