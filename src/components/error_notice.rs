@@ -12,7 +12,7 @@ pub fn ErrorNotice(
     /// What went wrong.
     error: ApiError,
     /// Loads the section again.
-    retry: impl Fn() + Send + Sync + Clone + 'static,
+    retry: Callback<()>,
 ) -> impl IntoView {
     let title = match &error {
         ApiError::InvalidInput(_) => "Invalid request",
@@ -33,13 +33,12 @@ pub fn ErrorNotice(
         _ => None,
     };
     if let Some(left) = countdown {
-        let retry = retry.clone();
         let handle = set_interval_with_handle(
             move || {
                 let now = left.get_untracked().saturating_sub(1);
                 left.set(now);
                 if now == 0 {
-                    retry();
+                    retry.run(());
                 }
             },
             Duration::from_secs(1),
@@ -56,7 +55,7 @@ pub fn ErrorNotice(
                 {message}
                 {countdown.map(|left| view! { " Retrying in " {move || left.get()} " s." })}
             </p>
-            <button type="button" on:click=move |_| retry()>
+            <button type="button" on:click=move |_| retry.run(())>
                 "Retry"
             </button>
         </div>

@@ -19,9 +19,6 @@ pub fn Section<T, V>(
     resource: LocalResource<Result<T, ApiError>>,
     /// Renders the data.
     render: impl Fn(T) -> V + Send + Sync + 'static,
-    /// Controls shown next to the heading (filters, exports).
-    #[prop(optional)]
-    actions: Option<ViewFn>,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
@@ -29,18 +26,34 @@ where
 {
     // The resource keeps its last value while it reloads (a new period), so the old content stays until the new
     // arrives, as a `<Transition>` would show it, without a suspense boundary and its futures per section.
-    let content = move || match resource.get() {
+    let content = move || resource.get().map(|answer| answer.map(|data| render(data).into_any()));
+    section_frame(id, title, loading, Box::new(content), Callback::new(move |()| resource.refetch()))
+}
+
+/// What a section shows: `None` while loading, then the rendered data or the error.
+type Content = Box<dyn Fn() -> Option<Result<AnyView, ApiError>> + Send + Sync>;
+
+/// The part of `Section` that does not depend on the data's type: the frame, the loading line and the error, built
+/// once in the module rather than once per kind of data.
+fn section_frame(
+    id: &'static str,
+    title: &'static str,
+    loading: &'static str,
+    content: Content,
+    retry: Callback<()>,
+) -> AnyView {
+    let shown = move || match content() {
         None => view! { <p class="loading" role="status">{loading}</p> }.into_any(),
-        Some(Ok(data)) => render(data).into_any(),
-        Some(Err(error)) => view! { <ErrorNotice error retry=move || resource.refetch() /> }.into_any(),
+        Some(Ok(view)) => view,
+        Some(Err(error)) => view! { <ErrorNotice error retry /> }.into_any(),
     };
     view! {
         <section class="panel" aria-labelledby=id>
             <div class="panel-head">
                 <h2 id=id>{title}</h2>
-                {actions.map(|a| a.run())}
             </div>
-            {content}
+            {shown}
         </section>
     }
+    .into_any()
 }
