@@ -18,7 +18,7 @@ const TOKEN_KEY: &str = "ipscope.token";
 const SIGNED_IN_AT_KEY: &str = "ipscope.signedInAt";
 const PENDING_KEY: &str = "ipscope.signIn";
 /// A token the server refuses this soon after signing in is not renewed again at once (no sign-in loop).
-const FRESH_MS: f64 = 30_000.0;
+const FRESH_MS: i64 = 30_000;
 
 fn session() -> Option<web_sys::Storage> {
     window().session_storage().ok().flatten()
@@ -39,7 +39,7 @@ pub fn store_token(token: &str) {
     TOKEN.with(|t| *t.borrow_mut() = Some(token.to_string()));
     if let Some(s) = session() {
         let _ = s.set_item(TOKEN_KEY, token);
-        let _ = s.set_item(SIGNED_IN_AT_KEY, &js_sys::Date::now().to_string());
+        let _ = s.set_item(SIGNED_IN_AT_KEY, &(js_sys::Date::now() as i64).to_string());
     }
 }
 
@@ -52,8 +52,8 @@ pub fn forget_token() {
 }
 
 fn signed_in_recently() -> bool {
-    let at = session().and_then(|s| s.get_item(SIGNED_IN_AT_KEY).ok().flatten()).and_then(|t| t.parse::<f64>().ok());
-    at.is_some_and(|at| js_sys::Date::now() - at < FRESH_MS)
+    let at = session().and_then(|s| s.get_item(SIGNED_IN_AT_KEY).ok().flatten()).and_then(|t| t.parse::<i64>().ok());
+    at.is_some_and(|at| js_sys::Date::now() as i64 - at < FRESH_MS)
 }
 
 /// Takes the token of a sign-in link (`#token=...`) and removes it from the address bar and history.

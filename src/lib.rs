@@ -13,6 +13,10 @@ pub mod url_state;
 /// Loads the runtime configuration, then mounts the app on `<body>`.
 pub fn start() {
     // Leptos sets up its executor when mounting; until then, run on the browser's microtask queue.
+    // For measurements (`cargo xtask bench`, the browser tests): when the module started running.
+    if let Some(performance) = leptos::prelude::window().performance() {
+        let _ = performance.mark("ipscope:start");
+    }
     wasm_bindgen_futures::spawn_local(async {
         components::theme_toggle::apply_initial_theme();
         let config = config::set_global(config::load().await);

@@ -60,6 +60,7 @@ const LOAD_FIGURES: &str = r#"
     return {
         fcp: paint ? paint.startTime : null, bytes, api, requests: entries.map(e => e.name),
         wasmEnd: wasm ? wasm.responseEnd : null,
+        started: (performance.getEntriesByName('ipscope:start')[0] || {}).startTime ?? null,
         apiStart: Math.min(...calls.map(e => e.startTime)), apiEnd: Math.max(...calls.map(e => e.responseEnd)),
     };
 "#;
@@ -97,6 +98,7 @@ struct Figures {
     api_bytes: Vec<f64>,
     keystroke_frame: Vec<f64>,
     wasm_end: Vec<f64>,
+    started: Vec<f64>,
     api_start: Vec<f64>,
     api_end: Vec<f64>,
     second_visit_bytes: Vec<f64>,
@@ -144,6 +146,7 @@ async fn measure(base_url: &str, slowdown: f64, last_round: bool) -> Figures {
             f.bytes.extend(load["bytes"].as_f64());
             f.api_bytes.extend(load["api"].as_f64());
             f.wasm_end.extend(load["wasmEnd"].as_f64());
+            f.started.extend(load["started"].as_f64());
             f.api_start.extend(load["apiStart"].as_f64());
             f.api_end.extend(load["apiEnd"].as_f64());
         }
@@ -193,6 +196,7 @@ async fn ip_page_next_to_a_hand_written_page() {
                 entry.api_bytes.extend(got.api_bytes);
                 entry.keystroke_frame.extend(got.keystroke_frame);
                 entry.wasm_end.extend(got.wasm_end);
+                entry.started.extend(got.started);
                 entry.api_start.extend(got.api_start);
                 entry.api_end.extend(got.api_end);
                 entry.second_visit_bytes.extend(got.second_visit_bytes);
@@ -236,8 +240,9 @@ async fn ip_page_next_to_a_hand_written_page() {
             let f = &all[&(name, slowdown)];
             let m = |v: &[f64]| if v.is_empty() { "—".to_string() } else { format!("{:.0}", median(v)) };
             report.push_str(&format!(
-                "| {slowdown}× | {name} | {} | {} | {} | {} |\n",
+                "| {slowdown}× | {name} | {} | {} | {} | {} | {} |\n",
                 m(&f.wasm_end),
+                m(&f.started),
                 m(&f.api_start),
                 m(&f.api_end),
                 m(&f.ready)

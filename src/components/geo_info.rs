@@ -1,5 +1,6 @@
 //! "IP geo information": the nine fields of Defender's left pane, the address class, and the data's source.
 
+use ipscope_api::number::fixed;
 use ipscope_api::wire::{GeoInfo as Geo, IpProfile};
 use leptos::prelude::*;
 
@@ -18,7 +19,7 @@ pub fn GeoInfo(
         (Some(name), Some(code)) => Some(format!("{name} ({code})")),
         (name, code) => name.or(code),
     };
-    let coordinate = |v: Option<f64>| v.map(|v| format!("{v:.4}"));
+    let coordinate = |v: Option<f64>| v.map(|v| fixed(v, 4));
     let fields: [(&str, Option<String>); 9] = [
         ("Organization (ISP)", organization),
         ("ASN", asn.map(|a| format!("AS{a}"))),

@@ -1,6 +1,7 @@
 //! Devices per day as an SVG bar chart, with a table as its text alternative.
 
 use ipscope_api::chart::{bars, nice_max};
+use ipscope_api::number::fixed;
 use ipscope_api::wire::DayCount;
 use leptos::prelude::*;
 
@@ -30,7 +31,7 @@ pub fn PrevalenceChart(
         .map(|(day, bar)| {
             let label = format!("{}: {} device{}, {} connection{}", day.date, day.devices, s(day.devices), day.connections, s(day.connections));
             view! {
-                <rect class="bar" x=format!("{:.2}", bar.x) y=format!("{:.2}", bar.y) width=format!("{:.2}", bar.width.max(0.5)) height=format!("{:.2}", bar.height)>
+                <rect class="bar" x=fixed(bar.x, 2) y=fixed(bar.y, 2) width=fixed(bar.width.max(0.5), 2) height=fixed(bar.height, 2)>
                     <title>{label}</title>
                 </rect>
             }

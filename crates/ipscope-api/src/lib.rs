@@ -6,6 +6,7 @@ pub mod chart;
 pub mod export;
 pub mod filter;
 pub mod ip;
+pub mod number;
 pub mod period;
 pub mod sign_in;
 pub mod time;
