@@ -232,9 +232,9 @@ async fn ip_page_next_to_a_hand_written_page() {
     }
     report.push_str("\nWhere the time goes (medians, ms after navigation start):\n\n");
     report.push_str(
-        "| CPU | page | module downloaded | first API call sent | last API answer in | all sections show |\n",
+        "| CPU | page | module downloaded | app started | first API call sent | last API answer in | all sections show |\n",
     );
-    report.push_str("|---|---|---:|---:|---:|---:|\n");
+    report.push_str("|---|---|---:|---:|---:|---:|---:|\n");
     for slowdown in SLOWDOWNS.map(|s| s as u32) {
         for name in ["ipscope", "plain"] {
             let f = &all[&(name, slowdown)];
