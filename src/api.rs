@@ -78,17 +78,11 @@ impl Api {
 
     /// `GET path` with the access token, without reacting to a refusal.
     async fn get_json_once<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
-        let response = match take_prefetched(path) {
-            Some(answer) => wasm_bindgen_futures::JsFuture::from(answer)
-                .await
-                .map(|r| Response::from(r.unchecked_into::<web_sys::Response>()))
-                .map_err(|e| ApiError::Unreachable(e.as_string().unwrap_or_else(|| format!("{e:?}"))))?,
-            None => self.send(path).await?,
+        let answer = match take_prefetched(path) {
+            Some(answer) => Answer::prefetched(answer).await?,
+            None => Answer::read(self.send(path).await?).await,
         };
-        if response.ok() {
-            return response.json::<T>().await.map_err(|e| ApiError::Decode(e.to_string()));
-        }
-        Err(error_from(response).await)
+        answer.json()
     }
 
     /// Sends `GET path` with the access token.
@@ -169,8 +163,9 @@ impl Api {
     }
 }
 
-/// The answer to `GET path` that `index.html`'s script asked for before the app had loaded, if it did; each is
-/// taken once, so a retry or a new period asks afresh.
+/// The answer to `GET path` that `index.html`'s script asked for before the app had loaded, if it did: a promise of
+/// `{status, retryAfter, text}`, the body read while the app was still loading. Each is taken once, so a retry or a
+/// new period asks afresh.
 fn take_prefetched(path: &str) -> Option<js_sys::Promise> {
     let answers = js_sys::Reflect::get(&leptos::prelude::window(), &"ipscopePrefetch".into()).ok()?;
     let answer = js_sys::Reflect::get(&answers, &path.into()).ok().filter(|a| !a.is_undefined())?;
@@ -178,23 +173,60 @@ fn take_prefetched(path: &str) -> Option<js_sys::Promise> {
     answer.dyn_into().ok()
 }
 
-async fn error_from(response: Response) -> ApiError {
-    let status = response.status();
-    let retry_after = response.headers().get("Retry-After").and_then(|v| v.trim().parse::<u32>().ok());
-    let message = match response.text().await {
-        Ok(text) => match serde_json::from_str::<ErrorResponse>(&text) {
-            Ok(body) => body.error.message,
-            Err(_) => text.chars().take(200).collect(),
-        },
-        Err(e) => e.to_string(),
-    };
-    match status {
-        400 => ApiError::InvalidInput(message),
-        401 => ApiError::Unauthorized(message),
-        403 => ApiError::Forbidden(message),
-        404 => ApiError::NotFound(message),
-        429 => ApiError::RateLimited { retry_after: retry_after.unwrap_or(60) },
-        _ => ApiError::Server { status, message },
+/// An API answer, read whole.
+struct Answer {
+    status: u16,
+    retry_after: Option<u32>,
+    text: Result<String, String>,
+}
+
+impl Answer {
+    /// Reads `response`'s status, `Retry-After` and body.
+    async fn read(response: Response) -> Answer {
+        let status = response.status();
+        let retry_after = response.headers().get("Retry-After").and_then(|v| v.trim().parse().ok());
+        Answer { status, retry_after, text: response.text().await.map_err(|e| e.to_string()) }
+    }
+
+    /// Waits for an answer `index.html`'s script asked for.
+    async fn prefetched(answer: js_sys::Promise) -> Result<Answer, ApiError> {
+        let answer = wasm_bindgen_futures::JsFuture::from(answer)
+            .await
+            .map_err(|e| ApiError::Unreachable(e.as_string().unwrap_or_else(|| "the request failed".into())))?;
+        let field = |name: &str| js_sys::Reflect::get(&answer, &name.into()).unwrap_or_default();
+        Ok(Answer {
+            status: field("status").as_f64().unwrap_or(0.0) as u16,
+            retry_after: field("retryAfter").as_string().and_then(|v| v.trim().parse().ok()),
+            text: field("text").as_string().ok_or_else(|| "no body".to_string()),
+        })
+    }
+
+    /// The body as `T` when the status is a success, else the error it stands for.
+    fn json<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+        if !(200..300).contains(&self.status) {
+            return Err(self.error());
+        }
+        let text = self.text.map_err(ApiError::Decode)?;
+        serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+    }
+
+    /// The error a failed answer stands for, with the server's message (Defender's error body) when it has one.
+    fn error(self) -> ApiError {
+        let message = match self.text {
+            Ok(text) => match serde_json::from_str::<ErrorResponse>(&text) {
+                Ok(body) => body.error.message,
+                Err(_) => text.chars().take(200).collect(),
+            },
+            Err(e) => e,
+        };
+        match self.status {
+            400 => ApiError::InvalidInput(message),
+            401 => ApiError::Unauthorized(message),
+            403 => ApiError::Forbidden(message),
+            404 => ApiError::NotFound(message),
+            429 => ApiError::RateLimited { retry_after: self.retry_after.unwrap_or(60) },
+            status => ApiError::Server { status, message },
+        }
     }
 }
 
@@ -208,7 +240,7 @@ pub async fn fetch_config_file() -> Result<Option<ConfigFile>, ApiError> {
     match response.status() {
         200 => response.json::<ConfigFile>().await.map(Some).map_err(|e| ApiError::Decode(e.to_string())),
         404 => Ok(None),
-        _ => Err(error_from(response).await),
+        _ => Err(Answer::read(response).await.error()),
     }
 }
 
@@ -226,7 +258,7 @@ pub async fn oidc_endpoints(issuer: &str) -> Result<OidcEndpoints, ApiError> {
     let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
     let response = Request::get(&url).send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
     if !response.ok() {
-        return Err(error_from(response).await);
+        return Err(Answer::read(response).await.error());
     }
     response.json().await.map_err(|e| ApiError::Decode(e.to_string()))
 }
@@ -261,7 +293,7 @@ pub async fn exchange_code(
         .await
         .map_err(|e| ApiError::Unreachable(e.to_string()))?;
     if !response.ok() {
-        return Err(error_from(response).await);
+        return Err(Answer::read(response).await.error());
     }
     let answer: TokenAnswer = response.json().await.map_err(|e| ApiError::Decode(e.to_string()))?;
     Ok(answer.access_token)
