@@ -1,4 +1,4 @@
-//! The router and the layout every page shares: header with search, main content, footer.
+//! The layout every page shares (header with search, main content, footer) and the page for the path.
 
 use leptos::prelude::*;
 
@@ -55,31 +55,31 @@ pub fn App(
         }
     };
     view! {
-            <a class="skip-link" href="#main">"Skip to content"</a>
-            {(!config.embed)
-                .then(|| {
-                    view! {
-                        <header class="app-header">
-                            <a href=routes::home_href() class="brand">
-                                "ipscope"
-                            </a>
-                            <SearchBox id="header-search" />
-                            <ThemeToggle />
-                            <AccountMenu />
-                        </header>
-                    }
-                })}
-            {config.load_error.clone().map(|e| view! { <p class="config-warning" role="status">{e}</p> })}
-            <main id="main" tabindex="-1">
-                {page}
-            </main>
-            {(!config.embed)
-                .then(|| {
-                    view! {
-                        <footer class="app-footer">
-                            <p>"ipscope — IP investigation for security analysts. Press / to search."</p>
-                        </footer>
-                    }
-                })}
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        {(!config.embed)
+            .then(|| {
+                view! {
+                    <header class="app-header">
+                        <a href=routes::home_href() class="brand">
+                            "ipscope"
+                        </a>
+                        <SearchBox id="header-search" />
+                        <ThemeToggle />
+                        <AccountMenu />
+                    </header>
+                }
+            })}
+        {config.load_error.clone().map(|e| view! { <p class="config-warning" role="status">{e}</p> })}
+        <main id="main" tabindex="-1">
+            {page}
+        </main>
+        {(!config.embed)
+            .then(|| {
+                view! {
+                    <footer class="app-footer">
+                        <p>"ipscope — IP investigation for security analysts. Press / to search."</p>
+                    </footer>
+                }
+            })}
     }
 }
