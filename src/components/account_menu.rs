@@ -24,7 +24,7 @@ pub fn AccountMenu() -> impl IntoView {
         return ().into_any();
     }
     let api = use_api();
-    let me = LocalResource::new(move || async move { api.me().await });
+    let me = LocalResource::new(move || api.me());
     let sign_out = move |_| {
         auth::forget_token();
         let config = crate::config::global();
@@ -33,11 +33,11 @@ pub fn AccountMenu() -> impl IntoView {
     };
     view! {
         <div class="account">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    me.await.ok().map(|me| view! { <span class="who">"Signed in as " {describe(&me)}</span> })
-                })}
-            </Transition>
+            {move || {
+                me.get()
+                    .and_then(Result::ok)
+                    .map(|me| view! { <span class="who">"Signed in as " {describe(&me)}</span> })
+            }}
             <button type="button" class="sign-out" on:click=sign_out>"Sign out"</button>
         </div>
     }
