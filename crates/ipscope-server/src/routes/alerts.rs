@@ -4,8 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use ipscope_api::wire::{Alert, Collection, IpRef};
 
-use super::{path_id, query_params, QueryList, Segment};
-use crate::auth::{Caller, Permission};
+use super::extract::{AlertId, AlertRead, ApiQuery, Can, IpRead, NoQuery};
 use crate::error::AppError;
 use crate::store::queries;
 use crate::AppState;
@@ -16,14 +15,11 @@ fn not_found(id: &str) -> AppError {
 
 /// `GET /alerts/{id}`: one alert with its evidence.
 pub async fn alert(
+    Can(caller, ..): Can<AlertRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(id): Segment,
-    query: QueryList,
+    AlertId(id): AlertId,
+    _: ApiQuery<NoQuery>,
 ) -> Result<Json<Alert>, AppError> {
-    caller.require(Permission::AlertRead)?;
-    path_id(&id, "alert")?;
-    query_params(query, &[])?;
     let key = id.clone();
     let alert = state.store.call(move |c| queries::alert(c, &key, &caller.scope)).await?;
     alert.map(Json).ok_or_else(|| not_found(&id))
@@ -32,14 +28,11 @@ pub async fn alert(
 /// `GET /alerts/{id}/ips`: the IPs the alert's evidence names; 404 for an unknown alert or one whose device the
 /// caller may not see.
 pub async fn ips(
+    Can(caller, ..): Can<IpRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(id): Segment,
-    query: QueryList,
+    AlertId(id): AlertId,
+    _: ApiQuery<NoQuery>,
 ) -> Result<Json<Collection<IpRef>>, AppError> {
-    caller.require(Permission::IpRead)?;
-    path_id(&id, "alert")?;
-    query_params(query, &[])?;
     let key = id.clone();
     let ips =
         state.store.call(move |c| queries::alert_ips(c, &key, &caller.scope)).await?.ok_or_else(|| not_found(&id))?;

@@ -6,8 +6,9 @@ use ipscope_api::ip::{classify, suggestion_prefix};
 use ipscope_api::period::Period;
 use ipscope_api::wire::{Alert, Collection, IpProfile, IpRef, IpStats, ObservedDevices, Prevalence, ODATA_METADATA};
 
-use super::{param, path_ip, period, query_params, top, QueryList, Segment};
-use crate::auth::{Caller, Permission};
+use super::extract::{
+    AlertRead, ApiQuery, Can, IpRead, ListQuery, LookBackQuery, NoQuery, PathIp, PrefixQuery, RangeQuery,
+};
 use crate::error::AppError;
 use crate::store::{investigation, queries};
 use crate::AppState;
@@ -19,14 +20,12 @@ const MAX_SUGGESTIONS: usize = 50;
 
 /// `GET /ips?prefix=10.0&$top=10`: observed addresses starting with `prefix` (search suggestions).
 pub async fn suggestions(
+    Can(caller, ..): Can<IpRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    query: QueryList,
+    ApiQuery(query): ApiQuery<PrefixQuery>,
 ) -> Result<Json<Collection<IpRef>>, AppError> {
-    caller.require(Permission::IpRead)?;
-    let params = query_params(query, &["prefix", "$top"])?;
-    let n = top(&params, 10, MAX_SUGGESTIONS)?;
-    let typed = param(&params, "prefix").unwrap_or("");
+    let n = query.top(10, MAX_SUGGESTIONS)?;
+    let typed = query.prefix.as_deref().unwrap_or("");
     let Some(prefix) = suggestion_prefix(typed) else {
         return Err(AppError::BadRequest(format!(
             "prefix must be the start of an IP address (digits, a-f, '.', ':'), 1 to 45 characters; got '{}'.",
@@ -39,29 +38,23 @@ pub async fn suggestions(
 
 /// `GET /ips/{ip}/alerts`: alerts whose evidence names the IP; empty for a valid unknown IP.
 pub async fn alerts(
+    Can(caller, ..): Can<AlertRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(ip): Segment,
-    query: QueryList,
+    PathIp(ip): PathIp,
+    _: ApiQuery<NoQuery>,
 ) -> Result<Json<Collection<Alert>>, AppError> {
-    caller.require(Permission::AlertRead)?;
-    let ip = path_ip(&ip)?;
-    query_params(query, &[])?;
     let alerts = state.store.call(move |c| queries::alerts_for_ip(c, ip, &caller.scope)).await?;
     Ok(Json(Collection::new("Alerts", alerts)))
 }
 
 /// `GET /ips/{ip}/stats?lookBackHours=N`: Defender's prevalence statistics.
 pub async fn stats(
+    Can(caller, ..): Can<IpRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(ip): Segment,
-    query: QueryList,
+    PathIp(ip): PathIp,
+    ApiQuery(query): ApiQuery<LookBackQuery>,
 ) -> Result<Json<IpStats>, AppError> {
-    caller.require(Permission::IpRead)?;
-    let ip = path_ip(&ip)?;
-    let params = query_params(query, &["lookBackHours"])?;
-    let period = period(&params)?;
+    let period = query.period()?;
     let p = state.store.call(move |c| investigation::prevalence(c, ip, period, &caller.scope)).await?;
     Ok(Json(IpStats {
         context: format!("{ODATA_METADATA}#microsoft.windowsDefenderATP.api.InOrgIPStats"),
@@ -72,47 +65,36 @@ pub async fn stats(
     }))
 }
 
-const PERIOD_PARAMS: [&str; 3] = ["lookBackHours", "from", "to"];
-
 /// `GET /ips/{ip}/prevalence?from=..&to=..`: prevalence with a per-day series.
 pub async fn prevalence(
+    Can(caller, ..): Can<IpRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(ip): Segment,
-    query: QueryList,
+    PathIp(ip): PathIp,
+    ApiQuery(query): ApiQuery<RangeQuery>,
 ) -> Result<Json<Prevalence>, AppError> {
-    caller.require(Permission::IpRead)?;
-    let ip = path_ip(&ip)?;
-    let params = query_params(query, &PERIOD_PARAMS)?;
-    let period: Period = period(&params)?;
+    let period: Period = query.period()?;
     Ok(Json(state.store.call(move |c| investigation::prevalence(c, ip, period, &caller.scope)).await?))
 }
 
 /// `GET /ips/{ip}/devices?from=..&to=..&$top=100`: devices that connected, each with its last connection.
 pub async fn devices(
+    Can(caller, ..): Can<IpRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(ip): Segment,
-    query: QueryList,
+    PathIp(ip): PathIp,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ObservedDevices>, AppError> {
-    caller.require(Permission::IpRead)?;
-    let ip = path_ip(&ip)?;
-    let params = query_params(query, &["lookBackHours", "from", "to", "$top"])?;
-    let period = period(&params)?;
-    let n = top(&params, MAX_DEVICES, MAX_DEVICES)?;
+    let period = query.period()?;
+    let n = query.top(MAX_DEVICES, MAX_DEVICES)?;
     Ok(Json(state.store.call(move |c| investigation::observed_devices(c, ip, period, n, &caller.scope)).await?))
 }
 
 /// `GET /ips/{ip}/profile`: address class, geolocation and ASN, and where they came from.
 pub async fn profile(
+    _: Can<IpRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(ip): Segment,
-    query: QueryList,
+    PathIp(ip): PathIp,
+    _: ApiQuery<NoQuery>,
 ) -> Result<Json<IpProfile>, AppError> {
-    caller.require(Permission::IpRead)?;
-    let ip = path_ip(&ip)?;
-    query_params(query, &[])?;
     Ok(Json(IpProfile {
         ip_address: ip.to_string(),
         address_class: classify(ip),

@@ -4,8 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use ipscope_api::wire::{Alert, Collection, DeviceConnection, Machine};
 
-use super::{path_id, period, query_params, top, QueryList, Segment};
-use crate::auth::{Caller, Permission};
+use super::extract::{ApiQuery, Can, ListQuery, MachineId, MachineRead, NoQuery};
 use crate::error::AppError;
 use crate::store::Scope;
 use crate::store::{investigation, queries};
@@ -24,27 +23,21 @@ async fn find(state: &AppState, id: &str, scope: &Scope) -> Result<Machine, AppE
 
 /// `GET /machines/{id}`: a machine by id or computer name.
 pub async fn machine(
+    Can(caller, ..): Can<MachineRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(id): Segment,
-    query: QueryList,
+    MachineId(id): MachineId,
+    _: ApiQuery<NoQuery>,
 ) -> Result<Json<Machine>, AppError> {
-    caller.require(Permission::MachineRead)?;
-    path_id(&id, "machine")?;
-    query_params(query, &[])?;
     find(&state, &id, &caller.scope).await.map(Json)
 }
 
 /// `GET /machines/{id}/alerts`: the machine's alerts; 404 for an unknown machine.
 pub async fn alerts(
+    Can(caller, ..): Can<MachineRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(id): Segment,
-    query: QueryList,
+    MachineId(id): MachineId,
+    _: ApiQuery<NoQuery>,
 ) -> Result<Json<Collection<Alert>>, AppError> {
-    caller.require(Permission::MachineRead)?;
-    path_id(&id, "machine")?;
-    query_params(query, &[])?;
     let machine = find(&state, &id, &caller.scope).await?;
     let alerts = state.store.call(move |c| queries::machine_alerts(c, &machine.id, &caller.scope)).await?;
     Ok(Json(Collection::new("Alerts", alerts)))
@@ -55,16 +48,13 @@ const MAX_CONNECTIONS: usize = 500;
 
 /// `GET /machines/{id}/connections?from=..&to=..&$top=100`: the remote addresses it connected to, newest first.
 pub async fn connections(
+    Can(caller, ..): Can<MachineRead>,
     State(state): State<AppState>,
-    caller: Caller,
-    Segment(id): Segment,
-    query: QueryList,
+    MachineId(id): MachineId,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Collection<DeviceConnection>>, AppError> {
-    caller.require(Permission::MachineRead)?;
-    path_id(&id, "machine")?;
-    let params = query_params(query, &["lookBackHours", "from", "to", "$top"])?;
-    let period = period(&params)?;
-    let n = top(&params, 100, MAX_CONNECTIONS)?;
+    let period = query.period()?;
+    let n = query.top(100, MAX_CONNECTIONS)?;
     let key = id.clone();
     let found = state
         .store
