@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use crate::import::{events, ImportError, ImportSummary};
-use crate::store::queries::EventWriter;
+use crate::store::writes::EventWriter;
 use crate::store::{Store, StoreError};
 
 /// Bytes of whole lines read per transaction.

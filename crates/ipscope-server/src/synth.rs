@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::store::queries::{EventWriter, NewEvent};
+use crate::store::writes::{EventWriter, NewEvent};
 use crate::store::{Store, StoreError};
 
 /// Busy IPs, and the connections and devices of each.

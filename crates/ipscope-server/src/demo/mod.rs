@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use ipscope_api::wire::{Alert, AlertStatus, Evidence, Machine, MachineIpAddress, Severity};
 
-use crate::store::queries::{self, EventWriter, NewEvent};
+use crate::store::writes::{self, EventWriter, NewEvent};
 use crate::store::{Store, StoreError};
 
 /// Days of history generated.
@@ -229,7 +229,7 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
 
     let (devices, machines) = make_devices(&mut rng, start, now);
     for m in &machines {
-        queries::upsert_machine(tx, m)?;
+        writes::upsert_machine(tx, m)?;
     }
 
     let mut writer = EventWriter::new(tx);
@@ -330,7 +330,7 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
 
     let alerts = make_alerts(&mut rng, &devices, &beaconing, &downloaders, beacon_start, today, now);
     for a in &alerts {
-        queries::upsert_alert(tx, a)?;
+        writes::upsert_alert(tx, a)?;
     }
     Ok(DemoSummary { machines: machines.len(), alerts: alerts.len(), events })
 }

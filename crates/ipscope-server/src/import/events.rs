@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::text;
 use super::{ImportError, ImportSummary, Progress};
-use crate::store::queries::{EventWriter, NewEvent};
+use crate::store::writes::{EventWriter, NewEvent};
 
 const REQUIRED: [&str; 6] = ["Timestamp", "DeviceId", "DeviceName", "ActionType", "RemoteIP", "RemotePort"];
 const OPTIONAL: [&str; 6] =

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::store::queries::{self, EventWriter};
+use crate::store::writes::{self, EventWriter};
 use crate::store::{Store, StoreError};
 
 /// The files to import; any may be absent.
@@ -150,7 +150,7 @@ fn import_in(
             })
             .collect::<Result<_, _>>()?;
         for m in &machines {
-            queries::upsert_machine(tx, m)?;
+            writes::upsert_machine(tx, m)?;
         }
         summary.machines = machines.len();
     }
@@ -160,7 +160,7 @@ fn import_in(
             .map(|(line, value)| alerts::to_alert(value).map_err(|m| ImportError::invalid(path, Some(line), m)))
             .collect::<Result<_, _>>()?;
         for a in &alerts {
-            queries::upsert_alert(tx, a)?;
+            writes::upsert_alert(tx, a)?;
         }
         summary.alerts = alerts.len();
     }

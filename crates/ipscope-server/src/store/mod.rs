@@ -4,6 +4,7 @@ pub mod investigation;
 pub mod queries;
 pub mod retention;
 mod schema;
+pub mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
