@@ -12,6 +12,8 @@ use ipscope_api::sign_in::AuthSettings;
 use leptos::prelude::*;
 use serde::Deserialize;
 
+use crate::router::below_base;
+
 /// The app's configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -104,8 +106,8 @@ fn base_path() -> String {
 }
 
 impl Config {
-    /// The href of an in-app link (`ips/1.2.3.4` → `/tools/ipscope/ips/1.2.3.4`): `<A>` uses absolute hrefs as
-    /// they are, so the base path is added here.
+    /// The href of an in-app link (`ips/1.2.3.4` → `/tools/ipscope/ips/1.2.3.4`): absolute, with the base path, so
+    /// the router (`router.rs`) can tell the app's links from others.
     pub fn link(&self, path: &str) -> String {
         format!("{}/{}", self.base_path, path.trim_start_matches('/'))
     }
@@ -115,12 +117,10 @@ impl Config {
         format!("/{}", path.trim_start_matches('/'))
     }
 
-    /// `pathname` (the browser's full path) without the base path, as `navigate` expects it.
+    /// `pathname` (the browser's full path) below the base path (`/tools/ipscope/ips/1.2.3.4` → `/ips/1.2.3.4`, the
+    /// base itself → `/`); a path outside the app as it is.
     pub fn strip_base<'a>(&self, pathname: &'a str) -> &'a str {
-        match pathname.strip_prefix(&self.base_path) {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-            _ => pathname,
-        }
+        below_base(pathname, &self.base_path).unwrap_or(pathname)
     }
 }
 

@@ -22,7 +22,7 @@ impl Location {
     fn read_address(&self) {
         let location = window().location();
         let pathname = location.pathname().unwrap_or_default();
-        let path = below_base(&pathname, &self.base.get_value()).unwrap_or(&pathname).to_string();
+        let path = below_base(&pathname, &self.base.get_value()).unwrap_or(&pathname).to_string(); // outside: as it is
         let query = location.search().unwrap_or_default();
         if self.path.get_untracked() != path {
             self.path.set(path);
@@ -132,7 +132,7 @@ fn in_app_link(ev: &leptos::ev::MouseEvent, base: &str) -> Option<Link> {
 
 /// `pathname` below `base` (`/tools/ipscope/ips/1.2.3.4` → `/ips/1.2.3.4`, the base itself → `/`); `None` when it is
 /// not under `base`.
-fn below_base<'a>(pathname: &'a str, base: &str) -> Option<&'a str> {
+pub fn below_base<'a>(pathname: &'a str, base: &str) -> Option<&'a str> {
     match pathname.strip_prefix(base)? {
         "" => Some("/"),
         rest => rest.starts_with('/').then_some(rest),
