@@ -30,7 +30,7 @@ use crate::auth::{AuthConfig, Authenticator};
 use crate::geo::GeoDb;
 use crate::host::AllowedHosts;
 use crate::rate_limit::{RateLimiter, RateLimits};
-use crate::store::Store;
+use crate::store::{DataStore, Store};
 
 /// How the server is set up; fixed at start-up.
 #[derive(Debug, Clone, Default)]
@@ -58,8 +58,10 @@ pub struct ServerConfig {
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database.
+    /// The SQLite file with tokens and the audit (and the data too, unless `data` is elsewhere).
     pub store: Arc<Store>,
+    /// Where network events, alerts and machines are read from.
+    pub data: DataStore,
     /// The configuration.
     pub config: Arc<ServerConfig>,
     /// Geolocation data.
@@ -75,7 +77,13 @@ impl AppState {
     pub fn new(store: Arc<Store>, config: ServerConfig) -> AppState {
         let auth = Authenticator::new(&config.auth);
         let auditor = Auditor::new(Arc::clone(&store), config.audit.clone());
-        AppState { store, config: Arc::new(config), geo: Arc::new(GeoDb::empty()), auth, auditor }
+        let data = DataStore::Sqlite(Arc::clone(&store));
+        AppState { store, data, config: Arc::new(config), geo: Arc::new(GeoDb::empty()), auth, auditor }
+    }
+
+    /// The same state reading network events, alerts and machines from `data`.
+    pub fn with_data(self, data: DataStore) -> AppState {
+        AppState { data, ..self }
     }
 
     /// The same state with `geo` as the geolocation data.

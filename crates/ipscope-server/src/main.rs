@@ -12,7 +12,8 @@ use ipscope_server::auth::{tokens, AuthConfig};
 use ipscope_server::geo::GeoDb;
 use ipscope_server::import::{self, ImportFiles};
 use ipscope_server::rate_limit::RateLimits;
-use ipscope_server::store::{retention, Store};
+use ipscope_server::store::clickhouse::{self, ClickHouse, ClickHouseUrl};
+use ipscope_server::store::{DataStore, Store};
 use ipscope_server::{demo, AppState, ServerConfig};
 
 /// ipscope's server: the investigation portal and its Defender-compatible API.
@@ -29,9 +30,8 @@ struct Cli {
 enum Command {
     /// Serve the app and the API.
     Serve {
-        /// The database file (see --create).
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
@@ -117,9 +117,8 @@ enum Command {
     },
     /// Delete connections older than a period (whole UTC days; the rollups stay consistent).
     Prune {
-        /// The database file.
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// How old a connection may be, e.g. 180d.
         #[arg(long)]
         older_than: String,
@@ -143,27 +142,27 @@ enum Command {
     },
     /// Fill a database with the deterministic demo organization.
     Demo {
-        /// The database file (created if missing).
-        #[arg(long)]
-        db: PathBuf,
+        /// The store (a SQLite file is created if missing).
+        #[command(flatten)]
+        store: StoreArgs,
         /// The moment the demo history ends (RFC 3339); defaults to now.
         #[arg(long)]
         now: Option<DateTime<Utc>>,
     },
     /// Fill a database with synthetic connections for benchmarks (20 busy IPs, the rest typical).
     Synth {
-        /// The database file (created if missing).
-        #[arg(long)]
-        db: PathBuf,
+        /// The store (a SQLite file is created if missing).
+        #[command(flatten)]
+        store: StoreArgs,
         /// About how many connections to write.
         #[arg(long)]
         events: u64,
     },
     /// Import Defender exports (all files in one transaction).
     Import {
-        /// The database file (created if missing).
-        #[arg(long)]
-        db: PathBuf,
+        /// The store (a SQLite file is created if missing).
+        #[command(flatten)]
+        store: StoreArgs,
         /// Machines API answer (JSON).
         #[arg(long)]
         machines: Option<PathBuf>,
@@ -174,6 +173,59 @@ enum Command {
         #[arg(long)]
         events: Option<PathBuf>,
     },
+}
+
+/// Where the data lives: `--db PATH`, or `--store URL` (`sqlite:PATH` or `clickhouse://...`).
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The SQLite database file (shorthand for --store sqlite:PATH). With a ClickHouse store, the SQLite file that
+    /// holds tokens and the audit.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Where network events, alerts and machines live: sqlite:PATH, or
+    /// clickhouse://[user[:password]@]host:port/database (ClickHouse's HTTP interface; the password may instead be in
+    /// the environment variable IPSCOPE_CLICKHOUSE_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// With a ClickHouse store: the cluster (from the servers' remote_servers) whose every shard holds tables, read
+    /// and written through Distributed tables sharded by remote IP.
+    #[arg(long, value_name = "NAME", requires = "store")]
+    clickhouse_cluster: Option<String>,
+}
+
+/// The store `args` name, opened (ClickHouse: connected, tables created or migrated), and the SQLite file, if any.
+/// `create`: a missing SQLite file is created rather than refused.
+fn open_store(args: &StoreArgs, create: bool) -> anyhow::Result<(DataStore, Option<Arc<Store>>)> {
+    let open_sqlite = |path: &std::path::Path| if create { open(path) } else { open_existing(path) };
+    match args.store.as_deref() {
+        None => match &args.db {
+            Some(db) => {
+                let store = open_sqlite(db)?;
+                Ok((DataStore::Sqlite(Arc::clone(&store)), Some(store)))
+            }
+            None => anyhow::bail!("name the store: --db PATH (SQLite) or --store URL"),
+        },
+        Some(url) if url.starts_with("sqlite:") => {
+            let path = PathBuf::from(&url["sqlite:".len()..]);
+            if args.db.as_ref().is_some_and(|db| *db != path) {
+                anyhow::bail!("--db and --store name two different SQLite files; give one of them");
+            }
+            if args.clickhouse_cluster.is_some() {
+                anyhow::bail!("--clickhouse-cluster needs a clickhouse:// store");
+            }
+            let store = open_sqlite(&path)?;
+            Ok((DataStore::Sqlite(Arc::clone(&store)), Some(store)))
+        }
+        Some(url) => {
+            let password = std::env::var(clickhouse::PASSWORD_VARIABLE).ok().filter(|p| !p.is_empty());
+            let parsed =
+                ClickHouseUrl::parse(url, password).map_err(|e| anyhow::anyhow!("--store: {e} (or sqlite:PATH)"))?;
+            let ch = ClickHouse::open(&parsed, args.clickhouse_cluster.as_deref())
+                .with_context(|| format!("cannot open the ClickHouse store {parsed}"))?;
+            let state = args.db.as_deref().map(open_sqlite).transpose()?;
+            Ok((DataStore::ClickHouse(Arc::new(ch)), state))
+        }
+    }
 }
 
 fn open(db: &std::path::Path) -> anyhow::Result<Arc<Store>> {
@@ -312,9 +364,9 @@ fn progress_report() -> impl FnMut(import::Progress) {
 }
 
 /// `serve --retention`: prunes at start and then once a day.
-async fn prune_daily(store: Arc<Store>, keep: chrono::Duration) {
+async fn prune_daily(data: DataStore, keep: chrono::Duration) {
     loop {
-        match store.call(move |c| retention::prune(c, Utc::now() - keep)).await {
+        match data.prune(Utc::now() - keep).await {
             Ok(p) => tracing::info!("retention: deleted {} connections from before {}", p.events, p.kept_from),
             Err(e) => tracing::error!("retention: pruning failed: {e}"),
         }
@@ -332,7 +384,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve {
-            db,
+            store: store_args,
             addr,
             dist,
             base_path,
@@ -387,7 +439,10 @@ async fn main() -> anyhow::Result<()> {
                      name this server's host names with --allowed-host"
                 );
             }
-            let store = if create { open(&db)? } else { open_existing(&db)? };
+            let (data, store) = open_store(&store_args, create)?;
+            let Some(store) = store else {
+                anyhow::bail!("with a ClickHouse store, --db names the SQLite file for tokens and the audit");
+            };
             let geo = match geo_dir {
                 Some(dir) => {
                     let started = std::time::Instant::now();
@@ -437,9 +492,10 @@ async fn main() -> anyhow::Result<()> {
             };
             if let Some(retention) = retention {
                 let keep = tokens::parse_lifetime(&retention).map_err(|e| anyhow::anyhow!("--retention: {e}"))?;
-                tokio::spawn(prune_daily(Arc::clone(&store), keep));
+                tokio::spawn(prune_daily(data.clone(), keep));
             }
-            let state = AppState::new(store, config).with_geo(geo);
+            tracing::info!("data: {data}");
+            let state = AppState::new(store, config).with_geo(geo).with_data(data);
             if let Some(oidc) = state.auth.oidc() {
                 match oidc.refresh().await {
                     Ok(n) => tracing::info!("OpenID Connect: {n} signing key(s) of {}", oidc.config().issuer),
@@ -500,15 +556,14 @@ async fn main() -> anyhow::Result<()> {
                 tokio::time::sleep(std::time::Duration::from_secs(poll_seconds.max(1))).await;
             }
         }
-        Command::Prune { db, older_than } => {
+        Command::Prune { store, older_than } => {
             let keep = tokens::parse_lifetime(&older_than).map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
-            let store = open_existing(&db)?;
-            let pruned = store.call_blocking(|c| retention::prune(c, Utc::now() - keep))?;
+            let (data, _) = open_store(&store, false)?;
+            let pruned = data.prune(Utc::now() - keep).await?;
             println!(
-                "deleted {} connections from before {} from {}",
+                "deleted {} connections from before {} from {data}",
                 pruned.events,
                 time_text(Some(pruned.kept_from)),
-                db.display()
             );
         }
         Command::Audit { db, file, since } => {
@@ -529,42 +584,47 @@ async fn main() -> anyhow::Result<()> {
             }
             eprintln!("{} request(s) in the audit since {}", records.len(), time_text(Some(Utc::now() - since)));
         }
-        Command::Demo { db, now } => {
-            let store = open(&db)?;
+        Command::Demo { store, now } => {
+            let (data, _) = open_store(&store, true)?;
+            let target = data.to_string();
             let summary =
-                tokio::task::spawn_blocking(move || demo::generate(&store, now.unwrap_or_else(Utc::now))).await??;
+                tokio::task::spawn_blocking(move || demo::generate(&data, now.unwrap_or_else(Utc::now))).await??;
             println!(
-                "demo organization written to {}: {} machines, {} alerts, {} events",
-                db.display(),
-                summary.machines,
-                summary.alerts,
-                summary.events
+                "demo organization written to {target}: {} machines, {} alerts, {} events",
+                summary.machines, summary.alerts, summary.events
             );
         }
-        Command::Synth { db, events } => {
-            let store = open(&db)?;
+        Command::Synth { store, events } => {
+            let (data, _) = open_store(&store, true)?;
+            let target = data.to_string();
             let started = std::time::Instant::now();
             let written = tokio::task::spawn_blocking(move || {
-                ipscope_server::synth::generate(&store, events, Utc::now(), &mut |n| {
+                ipscope_server::synth::generate(&data, events, Utc::now(), &mut |n| {
                     eprintln!("  {n} events written...")
                 })
             })
             .await??;
-            println!("{written} synthetic events written to {} in {:.0?}", db.display(), started.elapsed());
+            println!("{written} synthetic events written to {target} in {:.0?}", started.elapsed());
         }
-        Command::Import { db, machines, alerts, events } => {
+        Command::Import { store, machines, alerts, events } => {
             if machines.is_none() && alerts.is_none() && events.is_none() {
                 anyhow::bail!("nothing to import: give --machines, --alerts and/or --events");
             }
-            let store = open(&db)?;
+            let (data, _) = open_store(&store, true)?;
+            let target = data.to_string();
+            let unchanged = if matches!(data, DataStore::ClickHouse(_)) && events.as_deref() == Some("-".as_ref()) {
+                "the rows read from standard input before the error are stored (ClickHouse has no transactions)"
+            } else {
+                "the store is unchanged"
+            };
             let files = ImportFiles { machines, alerts, events };
-            let summary = tokio::task::spawn_blocking(move || import::import(&store, &files, &mut progress_report()))
+            let summary = tokio::task::spawn_blocking(move || import::import(&data, &files, &mut progress_report()))
                 .await?
-                .context("import failed; the database is unchanged")?;
+                .with_context(|| format!("import failed; {unchanged}"))?;
             if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 eprint!("\r\x1b[K"); // clear the progress line
             }
-            println!("imported into {}: {summary}", db.display());
+            println!("imported into {target}: {summary}");
         }
     }
     Ok(())

@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::store::writes::{EventWriter, NewEvent};
-use crate::store::{Store, StoreError};
+use crate::store::writes::{NewEvent, Sink};
+use crate::store::{DataStore, StoreError};
 
 /// Busy IPs, and the connections and devices of each.
 pub const BUSY_IPS: u32 = 20;
@@ -37,9 +37,9 @@ pub fn typical_ips(events: u64) -> u32 {
     (events.saturating_sub(u64::from(BUSY_IPS) * BUSY_EVENTS) / TYPICAL_EVENTS) as u32
 }
 
-/// Fills `store` with about `events` connections ending at `now`, reporting progress in events.
+/// Fills `data` with about `events` connections ending at `now`, reporting progress in events.
 pub fn generate(
-    store: &Store,
+    data: &DataStore,
     events: u64,
     now: DateTime<Utc>,
     progress: &mut dyn FnMut(u64),
@@ -59,52 +59,48 @@ pub fn generate(
         .map(|n| (busy_ip(n), BUSY_EVENTS, BUSY_DEVICES))
         .chain((0..typical_ips(events)).map(|n| (typical_ip(n), TYPICAL_EVENTS, TYPICAL_DEVICES)))
         .collect();
-    // Large batches in one transaction each; each IP's rows in time order, so the clustered key grows in order.
+    // Large batches in one transaction each (on SQLite); each IP's rows in time order, so the clustered key grows
+    // in order.
     for chunk in plan.chunks(20_000) {
-        store.call_blocking(|conn| {
-            conn.pragma_update(None, "cache_size", -1_000_000)?;
-            let tx = conn.transaction()?;
-            {
-                let mut writer = EventWriter::new(&tx);
-                for &(ip, n, devices) in chunk {
-                    let first_device = rand() % DEVICES;
-                    let mut times: Vec<i64> = (0..n).map(|_| (rand() % span_ms as u64) as i64).collect();
-                    times.sort_unstable();
-                    for (i, offset) in times.into_iter().enumerate() {
-                        let device = (first_device + i as u64 % devices) % DEVICES;
-                        let event = NewEvent {
-                            timestamp: start + Duration::milliseconds(offset),
-                            device_id: format!("synth-device-{device:05}"),
-                            device_name: format!("host-{device:05}.bench.example"),
-                            action_type: "ConnectionSuccess".into(),
-                            remote_ip: ip,
-                            remote_port: 443,
-                            remote_url: None,
-                            local_ip: Some(format!("10.{}.{}.{}", device / 65_536, (device / 256) % 256, device % 256)),
-                            local_port: Some(49_152 + (i % 16_000) as u16),
-                            protocol: Some("Tcp".into()),
-                            file_name: Some(["chrome.exe", "svchost.exe", "teams.exe"][device as usize % 3].into()),
-                            sha1: None,
-                        };
-                        if writer.insert(&event)? {
-                            written += 1;
-                        }
+        data.write(false, |writer: &mut dyn Sink| {
+            for &(ip, n, devices) in chunk {
+                let first_device = rand() % DEVICES;
+                let mut times: Vec<i64> = (0..n).map(|_| (rand() % span_ms as u64) as i64).collect();
+                times.sort_unstable();
+                for (i, offset) in times.into_iter().enumerate() {
+                    let device = (first_device + i as u64 % devices) % DEVICES;
+                    let event = NewEvent {
+                        timestamp: start + Duration::milliseconds(offset),
+                        device_id: device_id(device),
+                        device_name: format!("host-{device:05}.bench.example"),
+                        action_type: "ConnectionSuccess".into(),
+                        remote_ip: ip,
+                        remote_port: 443,
+                        remote_url: None,
+                        local_ip: Some(format!("10.{}.{}.{}", device / 65_536, (device / 256) % 256, device % 256)),
+                        local_port: Some(49_152 + (i % 16_000) as u16),
+                        protocol: Some("Tcp".into()),
+                        file_name: Some(["chrome.exe", "svchost.exe", "teams.exe"][device as usize % 3].into()),
+                        sha1: None,
+                    };
+                    if writer.event(&event)? {
+                        written += 1;
                     }
                 }
-                writer.finish()?;
             }
-            tx.commit()?;
-            Ok(())
+            Ok::<_, StoreError>(())
         })?;
         progress(written);
     }
-    store.call_blocking(|conn| {
-        conn.execute(
-            "UPDATE devices SET rbac_group = 'group-' || (CAST(substr(device_id, 14) AS INTEGER) % 10)
-             WHERE device_id LIKE 'synth-device-%'",
-            [],
-        )?;
-        Ok(())
+    data.write(false, |writer: &mut dyn Sink| {
+        for device in 0..DEVICES {
+            writer.device_group(&device_id(device), Some(&format!("group-{}", device % 10)))?;
+        }
+        Ok::<_, StoreError>(())
     })?;
     Ok(written)
+}
+
+fn device_id(device: u64) -> String {
+    format!("synth-device-{device:05}")
 }

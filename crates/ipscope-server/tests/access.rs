@@ -83,7 +83,7 @@ fn fixture() -> Fixture {
         alerts: Some(fixture_path("alerts.json")),
         events: Some(dir.join("events.csv")),
     };
-    import(&store, &files, &mut |_| {}).unwrap();
+    import(&store.data(), &files, &mut |_| {}).unwrap();
     Fixture { dir, store }
 }
 

@@ -106,7 +106,7 @@ impl TestApp {
     }
 
     fn import(&self, files: &ImportFiles) -> Result<ImportSummary, ImportError> {
-        import(&self.store, files, &mut |_| {})
+        import(&self.store.data(), files, &mut |_| {})
     }
 
     async fn get(&self, uri: &str) -> (StatusCode, Value) {

@@ -59,13 +59,13 @@ fn the_same_moment_gives_the_same_organization() {
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
     let (a, b) = (scratch_db("a"), scratch_db("b"));
     let (store_a, store_b) = (Store::open(&a).unwrap(), Store::open(&b).unwrap());
-    let summary = demo::generate(&store_a, now).unwrap();
-    assert_eq!(demo::generate(&store_b, now).unwrap(), summary);
+    let summary = demo::generate(&store_a.data(), now).unwrap();
+    assert_eq!(demo::generate(&store_b.data(), now).unwrap(), summary);
     assert!(summary.machines >= 300 && summary.events >= 300_000 && summary.alerts >= 20, "{summary:?}");
     assert_eq!(digest(&store_a), digest(&store_b));
 
     // Running it again on the same file adds nothing.
-    let again = demo::generate(&store_a, now).unwrap();
+    let again = demo::generate(&store_a.data(), now).unwrap();
     assert_eq!(again.events, 0);
 
     // The rollup agrees with counting the raw events, for periods that start and end mid-day.
@@ -124,7 +124,7 @@ fn pruning_keeps_whole_days_and_the_rollup_equal_to_the_events() {
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 15, 30, 0).unwrap();
     let db = scratch_db("prune");
     let store = Store::open(&db).unwrap();
-    demo::generate(&store, now).unwrap();
+    demo::generate(&store.data(), now).unwrap();
     let cutoff = now - Duration::days(30);
     let pruned = store.call_blocking(|c| ipscope_server::store::retention::prune(c, cutoff)).unwrap();
     assert!(pruned.events > 100_000, "{pruned:?}");

@@ -39,7 +39,7 @@ fn setup(label: &str) -> Setup {
         alerts: Some(fixtures.join("alerts.json")),
         events: Some(fixtures.join("events.csv")),
     };
-    import(&store, &files, &mut |_| {}).unwrap();
+    import(&store.data(), &files, &mut |_| {}).unwrap();
     let new = NewToken {
         name: "t".into(),
         permissions: vec!["Ip.Read.All".into(), "Alert.Read.All".into(), "Machine.Read.All".into()],

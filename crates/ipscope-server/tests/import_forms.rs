@@ -72,7 +72,7 @@ fn import_form(path: &Path) -> (Arc<Store>, Result<ImportSummary, String>, PathB
     let dir = scratch("import");
     let store = Store::open(&dir.join("t.db")).unwrap();
     let files = ImportFiles { events: Some(path.to_path_buf()), ..Default::default() };
-    let result = import(&store, &files, &mut |_| {}).map_err(|e| e.to_string());
+    let result = import(&store.data(), &files, &mut |_| {}).map_err(|e| e.to_string());
     (store, result, dir)
 }
 
@@ -158,7 +158,7 @@ fn a_malformed_row_names_the_line_an_editor_shows_in_every_form() {
         std::fs::write(&path, encode(&bad, encoding)).unwrap();
         let store = Store::open(&dir.join("t.db")).unwrap();
         let files = ImportFiles { events: Some(path.clone()), ..Default::default() };
-        let error = import(&store, &files, &mut |_| {}).unwrap_err().to_string();
+        let error = import(&store.data(), &files, &mut |_| {}).unwrap_err().to_string();
         assert!(
             error.contains(&format!("{}:{line}: RemoteIP", path.display())),
             "{form}: expected line {line}: {error}"
@@ -178,15 +178,16 @@ fn a_bad_first_row_and_an_ambiguous_date_are_explained() {
     let path = dir.join("first.csv");
     std::fs::write(&path, crlf).unwrap();
     let store = Store::open(&dir.join("t.db")).unwrap();
-    let error = import(&store, &ImportFiles { events: Some(path.clone()), ..Default::default() }, &mut |_| {})
+    let error = import(&store.data(), &ImportFiles { events: Some(path.clone()), ..Default::default() }, &mut |_| {})
         .unwrap_err()
         .to_string();
     assert!(error.contains("first.csv:2: RemoteIP"), "{error}");
 
     let ambiguous = "Timestamp,DeviceId,DeviceName,ActionType,RemoteIP,RemotePort\n20/11/2026 07:56:00,d1,n1,ConnectionSuccess,1.2.3.4,443\n";
     std::fs::write(&path, ambiguous).unwrap();
-    let error =
-        import(&store, &ImportFiles { events: Some(path), ..Default::default() }, &mut |_| {}).unwrap_err().to_string();
+    let error = import(&store.data(), &ImportFiles { events: Some(path), ..Default::default() }, &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("first.csv:2:") && error.contains("ISO 8601"), "{error}");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -204,7 +205,8 @@ fn graph_alerts_import_next_to_defender_alerts() {
     let path = dir.join("alerts_v2.json");
     std::fs::write(&path, encode(graph, "utf-8-sig")).unwrap();
     let store = Store::open(&dir.join("t.db")).unwrap();
-    let summary = import(&store, &ImportFiles { alerts: Some(path), ..Default::default() }, &mut |_| {}).unwrap();
+    let summary =
+        import(&store.data(), &ImportFiles { alerts: Some(path), ..Default::default() }, &mut |_| {}).unwrap();
     assert_eq!(summary.alerts, 1);
     let alerts = store
         .call_blocking(|c| {

@@ -128,7 +128,7 @@ fn every_record_is_stored_once_across_growth_and_kill_9() {
     let all = dir.join("all.jsonl");
     std::fs::write(&all, records(0..written)).unwrap();
     let reference = Store::open(&dir.join("reference.db")).unwrap();
-    import(&reference, &ImportFiles { events: Some(all), ..Default::default() }, &mut |_| {}).unwrap();
+    import(&reference.data(), &ImportFiles { events: Some(all), ..Default::default() }, &mut |_| {}).unwrap();
     let ingested = Store::open(&db).unwrap();
     let count = |s: &Store| -> i64 {
         s.call_blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)).unwrap()

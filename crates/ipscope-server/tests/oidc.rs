@@ -48,7 +48,7 @@ fn setup() -> Setup {
         alerts: Some(fixtures.join("alerts.json")),
         events: Some(fixtures.join("events.csv")),
     };
-    import(&store, &files, &mut |_| {}).unwrap();
+    import(&store.data(), &files, &mut |_| {}).unwrap();
     let claims: ClaimMapping =
         serde_json::from_value(json!({"groups": {"g-fin": ["Finance"], "g-soc": ["*"]}})).unwrap();
     let oidc = OidcConfig { issuer: provider.issuer.clone(), audience: AUDIENCE.into(), claims, app: None };

@@ -81,7 +81,7 @@ async fn every_documented_path_answers_as_documented() {
         alerts: Some(fixture("alerts.json")),
         events: Some(fixture("events.csv")),
     };
-    import(&store, &files, &mut |_| {}).unwrap();
+    import(&store.data(), &files, &mut |_| {}).unwrap();
     let state = AppState::new(Arc::clone(&store), ServerConfig::default()).with_geo(GeoDb::load(&fixture("geo")));
     let router = app(state);
     let new = NewToken {

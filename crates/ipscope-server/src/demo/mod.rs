@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use ipscope_api::wire::{Alert, AlertStatus, Evidence, Machine, MachineIpAddress, Severity};
 
-use crate::store::writes::{self, EventWriter, NewEvent};
-use crate::store::{Store, StoreError};
+use crate::store::writes::{NewEvent, Sink};
+use crate::store::{DataStore, StoreError};
 
 /// Days of history generated.
 pub const DAYS: i64 = 90;
@@ -212,30 +212,24 @@ const RARE: [&str; 6] = [
     "2a03:2880:f12f:83:face:b00c:0:25de",
 ];
 
-/// Fills `store` with the demo organization as of `now`.
-pub fn generate(store: &Store, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
-    store.call_blocking(|conn| {
-        let tx = conn.transaction()?;
-        let summary = generate_in(&tx, now)?;
-        tx.commit()?;
-        Ok(summary)
-    })
+/// Fills `data` with the demo organization as of `now`.
+pub fn generate(data: &DataStore, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
+    data.write(false, |sink| generate_in(sink, now))
 }
 
-fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
+fn generate_in(sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
     let mut rng = Rng(0x1b5c_09e5_2026_1125);
     let today = now.duration_trunc(Duration::days(1)).unwrap_or(now);
     let start = today - Duration::days(DAYS);
 
     let (devices, machines) = make_devices(&mut rng, start, now);
     for m in &machines {
-        writes::upsert_machine(tx, m)?;
+        sink.machine(m)?;
     }
 
-    let mut writer = EventWriter::new(tx);
     let mut events = 0u64;
-    let mut write = |writer: &mut EventWriter<'_>, event: NewEvent| -> Result<(), StoreError> {
-        if event.timestamp < now && writer.insert(&event)? {
+    let mut write = |writer: &mut dyn Sink, event: NewEvent| -> Result<(), StoreError> {
+        if event.timestamp < now && writer.event(&event)? {
             events += 1;
         }
         Ok(())
@@ -278,7 +272,7 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
                     let port = 49152 + rng.below(16000) as u16;
                     let mut e = event(device, ts, dest.ip, dest.port, dest.url, PROCESSES[dest.process], action, port);
                     e.protocol = Some(dest.protocol.to_string());
-                    write(&mut writer, e)?;
+                    write(sink, e)?;
                 }
             }
         }
@@ -290,7 +284,7 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
             let device = rng.pick(&devices);
             let ts = start + Duration::seconds(rng.below(DAYS as u64 * 86_400) as i64);
             let process = *rng.pick(&PROCESSES);
-            write(&mut writer, event(device, ts, ip, 443, None, process, "ConnectionSuccess", 50_000 + i as u16))?;
+            write(sink, event(device, ts, ip, 443, None, process, "ConnectionSuccess", 50_000 + i as u16))?;
         }
     }
 
@@ -303,7 +297,7 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
         let mut ts = onset + Duration::seconds(rng.below(600) as i64);
         while ts < now {
             write(
-                &mut writer,
+                sink,
                 event(device, ts, BEACON_IP, 443, None, beacon_process, "ConnectionSuccess", 51_000 + n as u16),
             )?;
             ts += Duration::seconds(3600 + rng.below(120) as i64 - 60);
@@ -324,13 +318,12 @@ fn generate_in(tx: &rusqlite::Transaction<'_>, now: DateTime<Utc>) -> Result<Dem
             "ConnectionSuccess",
             52_000,
         );
-        write(&mut writer, e)?;
+        write(sink, e)?;
     }
-    writer.finish()?;
 
     let alerts = make_alerts(&mut rng, &devices, &beaconing, &downloaders, beacon_start, today, now);
     for a in &alerts {
-        writes::upsert_alert(tx, a)?;
+        sink.alert(a)?;
     }
     Ok(DemoSummary { machines: machines.len(), alerts: alerts.len(), events })
 }

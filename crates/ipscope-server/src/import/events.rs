@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::text;
 use super::{ImportError, ImportSummary, Progress};
-use crate::store::writes::{EventWriter, NewEvent};
+use crate::store::writes::{NewEvent, Sink};
 
 const REQUIRED: [&str; 6] = ["Timestamp", "DeviceId", "DeviceName", "ActionType", "RemoteIP", "RemotePort"];
 const OPTIONAL: [&str; 6] =
@@ -28,7 +28,7 @@ const PROGRESS_EVERY: u64 = 10_000;
 /// Reads every row of `path` (`-`: standard input) into `writer`.
 pub(super) fn import_events(
     path: &Path,
-    writer: &mut EventWriter<'_>,
+    writer: &mut dyn Sink,
     summary: &mut ImportSummary,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), ImportError> {
@@ -59,14 +59,14 @@ fn store_row(
     path: &Path,
     line: u64,
     fields: &Row<'_>,
-    writer: &mut EventWriter<'_>,
+    writer: &mut dyn Sink,
     summary: &mut ImportSummary,
 ) -> Result<(), ImportError> {
     summary.events_read += 1;
     match to_event(fields).map_err(|m| ImportError::invalid(path, Some(line), m))? {
         Some(event) => {
             summary.newest_event = summary.newest_event.max(Some(event.timestamp));
-            if writer.insert(&event)? {
+            if writer.event(&event)? {
                 summary.events_new += 1;
             }
         }
@@ -81,7 +81,7 @@ pub(crate) fn import_record_lines(
     path: &Path,
     text: &str,
     first_line: u64,
-    writer: &mut EventWriter<'_>,
+    writer: &mut dyn Sink,
     summary: &mut ImportSummary,
 ) -> Result<(), ImportError> {
     let mut other_categories = 0u64;

@@ -19,8 +19,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::store::writes::{self, EventWriter};
-use crate::store::{Store, StoreError};
+use crate::store::writes::Sink;
+use crate::store::{DataStore, StoreError};
 
 /// The files to import; any may be absent.
 #[derive(Debug, Default, Clone)]
@@ -113,30 +113,20 @@ pub struct Progress {
     pub total_bytes: Option<u64>,
 }
 
-/// Imports `files` into `store` atomically, calling `progress` every few thousand event rows.
+/// Imports `files` into `data` atomically, calling `progress` every few thousand event rows. On ClickHouse, which
+/// has no transactions, the files are read twice: once to check them whole, once to write (events from standard
+/// input are written as they are read, so a bad row there leaves the rows before it stored).
 pub fn import(
-    store: &Store,
+    data: &DataStore,
     files: &ImportFiles,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportSummary, ImportError> {
-    store.call_blocking(|conn| {
-        // A large page cache while importing: rows come in no particular order.
-        conn.pragma_update(None, "cache_size", -512_000)?;
-        let result = {
-            let tx = conn.transaction()?;
-            let result = import_in(&tx, files, progress);
-            if result.is_ok() {
-                tx.commit()?;
-            } // otherwise dropping `tx` rolls everything back
-            result
-        };
-        conn.pragma_update(None, "cache_size", -32_000)?;
-        Ok(result)
-    })?
+    let from_stdin = files.events.as_deref().is_some_and(|p| p == Path::new("-"));
+    data.write(!from_stdin, |sink| import_in(sink, files, progress))
 }
 
 fn import_in(
-    tx: &rusqlite::Transaction<'_>,
+    sink: &mut dyn Sink,
     files: &ImportFiles,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportSummary, ImportError> {
@@ -150,7 +140,7 @@ fn import_in(
             })
             .collect::<Result<_, _>>()?;
         for m in &machines {
-            writes::upsert_machine(tx, m)?;
+            sink.machine(m)?;
         }
         summary.machines = machines.len();
     }
@@ -160,14 +150,12 @@ fn import_in(
             .map(|(line, value)| alerts::to_alert(value).map_err(|m| ImportError::invalid(path, Some(line), m)))
             .collect::<Result<_, _>>()?;
         for a in &alerts {
-            writes::upsert_alert(tx, a)?;
+            sink.alert(a)?;
         }
         summary.alerts = alerts.len();
     }
     if let Some(path) = &files.events {
-        let mut writer = EventWriter::new(tx);
-        events::import_events(path, &mut writer, &mut summary, progress)?;
-        writer.finish()?;
+        events::import_events(path, sink, &mut summary, progress)?;
     }
     Ok(summary)
 }

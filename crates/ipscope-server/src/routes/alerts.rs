@@ -6,7 +6,6 @@ use ipscope_api::wire::{Alert, Collection, IpRef};
 
 use super::extract::{AlertId, AlertRead, ApiQuery, Can, IpRead, NoQuery};
 use crate::error::AppError;
-use crate::store::queries;
 use crate::AppState;
 
 fn not_found(id: &str) -> AppError {
@@ -20,8 +19,7 @@ pub async fn alert(
     AlertId(id): AlertId,
     _: ApiQuery<NoQuery>,
 ) -> Result<Json<Alert>, AppError> {
-    let key = id.clone();
-    let alert = state.store.call(move |c| queries::alert(c, &key, &caller.scope)).await?;
+    let alert = state.data.alert(id.clone(), caller.scope).await?;
     alert.map(Json).ok_or_else(|| not_found(&id))
 }
 
@@ -33,8 +31,6 @@ pub async fn ips(
     AlertId(id): AlertId,
     _: ApiQuery<NoQuery>,
 ) -> Result<Json<Collection<IpRef>>, AppError> {
-    let key = id.clone();
-    let ips =
-        state.store.call(move |c| queries::alert_ips(c, &key, &caller.scope)).await?.ok_or_else(|| not_found(&id))?;
+    let ips = state.data.alert_ips(id.clone(), caller.scope).await?.ok_or_else(|| not_found(&id))?;
     Ok(Json(Collection::new("Ips", ips.into_iter().map(|id| IpRef { id }).collect())))
 }

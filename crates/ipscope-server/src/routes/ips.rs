@@ -10,7 +10,6 @@ use super::extract::{
     AlertRead, ApiQuery, Can, IpRead, ListQuery, LookBackQuery, NoQuery, PathIp, PrefixQuery, RangeQuery,
 };
 use crate::error::AppError;
-use crate::store::{investigation, queries};
 use crate::AppState;
 
 /// Defender's cap on observed devices.
@@ -32,7 +31,7 @@ pub async fn suggestions(
             typed.trim().to_ascii_lowercase()
         )));
     };
-    let ips = state.store.call(move |c| queries::ips_with_prefix(c, &prefix, n, &caller.scope)).await?;
+    let ips = state.data.ips_with_prefix(prefix, n, caller.scope).await?;
     Ok(Json(Collection::new("Ips", ips.into_iter().map(|id| IpRef { id }).collect())))
 }
 
@@ -43,7 +42,7 @@ pub async fn alerts(
     PathIp(ip): PathIp,
     _: ApiQuery<NoQuery>,
 ) -> Result<Json<Collection<Alert>>, AppError> {
-    let alerts = state.store.call(move |c| queries::alerts_for_ip(c, ip, &caller.scope)).await?;
+    let alerts = state.data.alerts_for_ip(ip, caller.scope).await?;
     Ok(Json(Collection::new("Alerts", alerts)))
 }
 
@@ -55,7 +54,7 @@ pub async fn stats(
     ApiQuery(query): ApiQuery<LookBackQuery>,
 ) -> Result<Json<IpStats>, AppError> {
     let period = query.period()?;
-    let p = state.store.call(move |c| investigation::prevalence(c, ip, period, &caller.scope)).await?;
+    let p = state.data.prevalence(ip, period, caller.scope).await?;
     Ok(Json(IpStats {
         context: format!("{ODATA_METADATA}#microsoft.windowsDefenderATP.api.InOrgIPStats"),
         ip_address: p.ip_address,
@@ -73,7 +72,7 @@ pub async fn prevalence(
     ApiQuery(query): ApiQuery<RangeQuery>,
 ) -> Result<Json<Prevalence>, AppError> {
     let period: Period = query.period()?;
-    Ok(Json(state.store.call(move |c| investigation::prevalence(c, ip, period, &caller.scope)).await?))
+    Ok(Json(state.data.prevalence(ip, period, caller.scope).await?))
 }
 
 /// `GET /ips/{ip}/devices?from=..&to=..&$top=100`: devices that connected, each with its last connection.
@@ -85,7 +84,7 @@ pub async fn devices(
 ) -> Result<Json<ObservedDevices>, AppError> {
     let period = query.period()?;
     let n = query.top(MAX_DEVICES, MAX_DEVICES)?;
-    Ok(Json(state.store.call(move |c| investigation::observed_devices(c, ip, period, n, &caller.scope)).await?))
+    Ok(Json(state.data.observed_devices(ip, period, n, caller.scope).await?))
 }
 
 /// `GET /ips/{ip}/profile`: address class, geolocation and ASN, and where they came from.

@@ -7,7 +7,6 @@ use ipscope_api::wire::{Alert, Collection, DeviceConnection, Machine};
 use super::extract::{ApiQuery, Can, ListQuery, MachineId, MachineRead, NoQuery};
 use crate::error::AppError;
 use crate::store::Scope;
-use crate::store::{investigation, queries};
 use crate::AppState;
 
 fn not_found(id: &str) -> AppError {
@@ -16,9 +15,7 @@ fn not_found(id: &str) -> AppError {
 
 /// The machine `id` (or name), if the caller may see it; else 404, as for an unknown machine.
 async fn find(state: &AppState, id: &str, scope: &Scope) -> Result<Machine, AppError> {
-    let key = id.to_string();
-    let scope = scope.clone();
-    state.store.call(move |c| queries::machine(c, &key, &scope)).await?.ok_or_else(|| not_found(id))
+    state.data.machine(id.to_string(), scope.clone()).await?.ok_or_else(|| not_found(id))
 }
 
 /// `GET /machines/{id}`: a machine by id or computer name.
@@ -39,7 +36,7 @@ pub async fn alerts(
     _: ApiQuery<NoQuery>,
 ) -> Result<Json<Collection<Alert>>, AppError> {
     let machine = find(&state, &id, &caller.scope).await?;
-    let alerts = state.store.call(move |c| queries::machine_alerts(c, &machine.id, &caller.scope)).await?;
+    let alerts = state.data.machine_alerts(machine.id, caller.scope).await?;
     Ok(Json(Collection::new("Alerts", alerts)))
 }
 
@@ -55,16 +52,6 @@ pub async fn connections(
 ) -> Result<Json<Collection<DeviceConnection>>, AppError> {
     let period = query.period()?;
     let n = query.top(100, MAX_CONNECTIONS)?;
-    let key = id.clone();
-    let found = state
-        .store
-        .call(move |c| match queries::device_key_of(c, &key)? {
-            Some((device, group)) if caller.scope.allows(group.as_deref()) => {
-                investigation::device_connections(c, device, period, n).map(Some)
-            }
-            Some(_) => Ok(None),
-            None => Ok(queries::machine(c, &key, &caller.scope)?.map(|_| Vec::new())),
-        })
-        .await?;
+    let found = state.data.machine_connections(id.clone(), period, n, caller.scope).await?;
     found.map(|v| Json(Collection::new("DeviceConnections", v))).ok_or_else(|| not_found(&id))
 }

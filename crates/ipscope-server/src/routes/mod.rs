@@ -50,15 +50,7 @@ pub fn api_router(protected: Router<AppState>) -> Router<AppState> {
 /// `GET /health` (public, for load balancers): the server answers, and its database is in place and answers.
 async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let ready = match state.store.check_file() {
-        Err(e) => Err(e),
-        Ok(()) => state
-            .store
-            .call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-    };
+    let ready = state.data.check().await;
     match ready {
         Ok(()) => axum::Json(Health { status: "ok".into() }).into_response(),
         Err(e) => {

@@ -1,4 +1,5 @@
-//! The IP page's answers, composed from the per-IP queries: prevalence with its daily series, and observed devices.
+//! The IP page's and the device page's answers, composed the same way over either store from a few reads
+//! ([`EventSource`]): prevalence with its daily series, observed devices, and a device's connections.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -8,22 +9,65 @@ use ipscope_api::period::Period;
 use ipscope_api::wire::{DayCount, DeviceConnection, ObservedDevice, ObservedDevices, Prevalence, ODATA_METADATA};
 use rusqlite::Connection;
 
-use super::queries::{self, millis, DAY_MS};
+use super::queries::{self, millis, DeviceDay, EventDetails, DAY_MS};
 use super::{Scope, StoreError};
+
+/// The reads the answers are composed of, as each store does them.
+pub trait EventSource {
+    /// Device-days of `ip` in `[from, to)` (ms) of the devices in `scope`.
+    fn device_days(&self, ip: &str, from: i64, to: i64, scope: &Scope) -> Result<Vec<DeviceDay>, StoreError>;
+    /// For each (remote IP, ts, device id), that connection's details (the first by local port, remote port and
+    /// action type when several share the moment), in the same order.
+    fn events_at(&self, at: &[(String, i64, String)]) -> Result<Vec<Option<EventDetails>>, StoreError>;
+    /// A device's remote addresses in `[from, to)`: (address, connections, last ts), most recent first, then by
+    /// address, at most `limit`.
+    fn device_remote_ips(
+        &self,
+        device: &str,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64, i64)>, StoreError>;
+}
+
+impl EventSource for Connection {
+    fn device_days(&self, ip: &str, from: i64, to: i64, scope: &Scope) -> Result<Vec<DeviceDay>, StoreError> {
+        queries::device_days(self, ip, from, to, scope)
+    }
+
+    fn events_at(&self, at: &[(String, i64, String)]) -> Result<Vec<Option<EventDetails>>, StoreError> {
+        at.iter().map(|(ip, ts, device)| queries::event_at(self, ip, *ts, device)).collect()
+    }
+
+    fn device_remote_ips(
+        &self,
+        device: &str,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64, i64)>, StoreError> {
+        queries::device_remote_ips(self, device, from, to, limit)
+    }
+}
 
 fn bounds(period: Period) -> (i64, i64) {
     (period.from.timestamp_millis(), period.to.timestamp_millis())
 }
 
 /// Devices, connections, first/last seen and the per-day series of `ip` in `period`, over the devices in `scope`.
-pub fn prevalence(conn: &Connection, ip: IpAddr, period: Period, scope: &Scope) -> Result<Prevalence, StoreError> {
+pub fn prevalence(
+    src: &(impl EventSource + ?Sized),
+    ip: IpAddr,
+    period: Period,
+    scope: &Scope,
+) -> Result<Prevalence, StoreError> {
     let key = ip.to_string();
     let (from, to) = bounds(period);
-    let rows = queries::device_days(conn, &key, from, to, scope)?;
+    let rows = src.device_days(&key, from, to, scope)?;
     let first = rows.iter().map(|r| r.first_ts).min();
     let last = rows.iter().map(|r| r.last_ts).max();
 
-    let mut devices: Vec<i64> = rows.iter().map(|r| r.device).collect();
+    let mut devices: Vec<&str> = rows.iter().map(|r| r.device.as_str()).collect();
     devices.sort_unstable();
     devices.dedup();
     let mut per_day: HashMap<i64, (u64, u64)> = HashMap::new();
@@ -57,7 +101,7 @@ fn day_date(day: i64) -> NaiveDate {
 /// The devices in `scope` that connected to `ip` in `period`, most recent first, at most `top`, each with its last
 /// connection.
 pub fn observed_devices(
-    conn: &Connection,
+    src: &(impl EventSource + ?Sized),
     ip: IpAddr,
     period: Period,
     top: usize,
@@ -65,19 +109,21 @@ pub fn observed_devices(
 ) -> Result<ObservedDevices, StoreError> {
     let key = ip.to_string();
     let (from, to) = bounds(period);
-    let mut per_device: HashMap<i64, (u64, i64)> = HashMap::new();
-    for r in queries::device_days(conn, &key, from, to, scope)? {
+    let mut per_device: HashMap<String, (u64, i64)> = HashMap::new();
+    for r in src.device_days(&key, from, to, scope)? {
         let e = per_device.entry(r.device).or_insert((0, i64::MIN));
         e.0 += r.n;
         e.1 = e.1.max(r.last_ts);
     }
     let count = per_device.len() as u64;
-    let mut newest: Vec<(i64, u64, i64)> = per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect();
-    newest.sort_unstable_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let mut newest: Vec<(String, u64, i64)> = per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect();
+    newest.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     newest.truncate(top);
+    let at: Vec<(String, i64, String)> = newest.iter().map(|(d, _, last)| (key.clone(), *last, d.clone())).collect();
+    let details = src.events_at(&at)?;
     let mut value = Vec::with_capacity(newest.len());
-    for (device, connections, last_ts) in newest {
-        let Some(e) = queries::event_at(conn, &key, last_ts, device)? else {
+    for ((_, connections, last_ts), e) in newest.into_iter().zip(details) {
+        let Some(e) = e else {
             continue;
         };
         value.push(ObservedDevice {
@@ -104,17 +150,21 @@ pub fn observed_devices(
     })
 }
 
-/// The remote addresses a device connected to in `period`, most recent first, at most `top`.
+/// The remote addresses a device (a Defender device id) connected to in `period`, most recent first, at most `top`.
 pub fn device_connections(
-    conn: &Connection,
-    device: i64,
+    src: &(impl EventSource + ?Sized),
+    device: &str,
     period: Period,
     top: usize,
 ) -> Result<Vec<DeviceConnection>, StoreError> {
     let (from, to) = bounds(period);
-    let mut out = Vec::new();
-    for (remote_ip, connections, last_ts) in queries::device_remote_ips(conn, device, from, to, top)? {
-        let Some(e) = queries::event_at(conn, &remote_ip, last_ts, device)? else {
+    let remote = src.device_remote_ips(device, from, to, top)?;
+    let at: Vec<(String, i64, String)> =
+        remote.iter().map(|(ip, _, last)| (ip.clone(), *last, device.to_string())).collect();
+    let details = src.events_at(&at)?;
+    let mut out = Vec::with_capacity(remote.len());
+    for ((remote_ip, connections, last_ts), e) in remote.into_iter().zip(details) {
+        let Some(e) = e else {
             continue;
         };
         out.push(DeviceConnection {

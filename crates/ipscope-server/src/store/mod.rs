@@ -1,5 +1,9 @@
-//! The embedded SQLite store: opening and migrating the file, a small connection pool, and the queries.
+//! The stores: the embedded SQLite file ([`Store`]: opening and migrating it, a small connection pool) and
+//! ClickHouse ([`clickhouse::ClickHouse`]), behind one [`DataStore`] whose answers do not depend on which it is.
+//! Tokens, the audit and ingestion positions always live in a SQLite file.
 
+mod answers;
+pub mod clickhouse;
 pub mod investigation;
 pub mod queries;
 pub mod retention;
@@ -10,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
+use writes::Sink as _;
 
 /// Errors from the store. Their text is for logs; handlers turn them into a 500 without details.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +28,9 @@ pub enum StoreError {
     /// There is no database at the path.
     #[error("no database at {0}; create one with `ipscope-server import`, `demo` or `serve --create`")]
     Missing(String),
+    /// ClickHouse failed or does not answer.
+    #[error("{0}")]
+    ClickHouse(String),
     /// A blocking task panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),
@@ -106,6 +114,11 @@ impl Store {
         }
     }
 
+    /// This file as the store of network events, alerts and machines.
+    pub fn data(self: &Arc<Self>) -> DataStore {
+        DataStore::Sqlite(Arc::clone(self))
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -154,4 +167,143 @@ fn open_connection(path: &Path, create: bool) -> Result<Connection, StoreError> 
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
     Ok(conn)
+}
+
+/// Where network events, alerts and machines live: the answers are the same whichever it is.
+#[derive(Clone)]
+pub enum DataStore {
+    /// The embedded SQLite file.
+    Sqlite(Arc<Store>),
+    /// A ClickHouse server or cluster.
+    ClickHouse(Arc<clickhouse::ClickHouse>),
+}
+
+impl std::fmt::Display for DataStore {
+    /// Where the data is (no password).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataStore::Sqlite(store) => write!(f, "{}", store.path().display()),
+            DataStore::ClickHouse(ch) => match ch.cluster() {
+                Some(cluster) => write!(f, "{} (cluster {cluster})", ch.url()),
+                None => write!(f, "{}", ch.url()),
+            },
+        }
+    }
+}
+
+/// One store's handle inside a blocking read.
+pub enum Source<'a> {
+    /// A pooled SQLite connection.
+    Sqlite(&'a mut Connection),
+    /// The ClickHouse client.
+    ClickHouse(&'a clickhouse::ClickHouse),
+}
+
+impl Source<'_> {
+    /// The reads the IP and device answers are composed of.
+    pub fn events(&self) -> &dyn investigation::EventSource {
+        match self {
+            Source::Sqlite(c) => &**c,
+            Source::ClickHouse(ch) => *ch,
+        }
+    }
+}
+
+impl DataStore {
+    /// Runs a read on the blocking thread pool.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(Source<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        match self {
+            DataStore::Sqlite(store) => store.call(move |c| f(Source::Sqlite(c))).await,
+            DataStore::ClickHouse(ch) => {
+                let ch = Arc::clone(ch);
+                tokio::task::spawn_blocking(move || f(Source::ClickHouse(&ch)))
+                    .await
+                    .map_err(|e| StoreError::Task(e.to_string()))?
+            }
+        }
+    }
+
+    /// Runs a read on the current thread (command line tools and tests).
+    pub fn read_blocking<R>(&self, f: impl FnOnce(Source<'_>) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        match self {
+            DataStore::Sqlite(store) => store.call_blocking(|c| f(Source::Sqlite(c))),
+            DataStore::ClickHouse(ch) => f(Source::ClickHouse(ch)),
+        }
+    }
+
+    /// Writes through `f` at once: on SQLite in one transaction (an error leaves the file unchanged); on ClickHouse,
+    /// which has no transactions, with `check_first` `f` first runs with a sink that keeps nothing, so that bad
+    /// input is found before anything is written.
+    pub fn write<R, E>(
+        &self,
+        check_first: bool,
+        mut f: impl FnMut(&mut dyn writes::Sink) -> Result<R, E>,
+    ) -> Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        match self {
+            DataStore::Sqlite(store) => store.call_blocking(|conn| {
+                // A large page cache while writing: rows come in no particular order.
+                conn.pragma_update(None, "cache_size", -512_000)?;
+                let result = (|| {
+                    let tx = conn.transaction()?;
+                    let result = {
+                        let mut writer = writes::EventWriter::new(&tx);
+                        f(&mut writer).and_then(|r| writer.finish().map(|()| r).map_err(E::from))
+                    };
+                    if result.is_ok() {
+                        tx.commit()?;
+                    } // otherwise dropping `tx` rolls everything back
+                    Ok(result)
+                })();
+                conn.pragma_update(None, "cache_size", -32_000)?;
+                result
+            })?,
+            DataStore::ClickHouse(ch) => {
+                if check_first {
+                    f(&mut writes::Discard)?;
+                }
+                let mut writer = clickhouse::writes::ClickHouseWriter::new(ch);
+                let result = f(&mut writer)?;
+                writer.finish()?;
+                Ok(result)
+            }
+        }
+    }
+
+    /// Deletes the connections before the UTC day of `cutoff`, and their rollup rows.
+    pub async fn prune(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<retention::Pruned, StoreError> {
+        match self {
+            DataStore::Sqlite(store) => store.call(move |c| retention::prune(c, cutoff)).await,
+            DataStore::ClickHouse(ch) => {
+                let ch = Arc::clone(ch);
+                tokio::task::spawn_blocking(move || ch.prune(cutoff))
+                    .await
+                    .map_err(|e| StoreError::Task(e.to_string()))?
+            }
+        }
+    }
+
+    /// `Ok` while the store is in place and answers; else what is wrong.
+    pub async fn check(&self) -> Result<(), String> {
+        match self {
+            DataStore::Sqlite(store) => {
+                store.check_file()?;
+                store
+                    .call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+            DataStore::ClickHouse(ch) => {
+                let ch = Arc::clone(ch);
+                tokio::task::spawn_blocking(move || ch.check()).await.map_err(|e| e.to_string())?
+            }
+        }
+    }
 }

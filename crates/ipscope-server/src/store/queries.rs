@@ -81,7 +81,7 @@ pub fn machine(conn: &Connection, id_or_name: &str, scope: &Scope) -> Result<Opt
     Ok(device.filter(|(_, _, group)| scope.allows(group.as_deref())).map(|(id, name, _)| minimal_machine(id, name)))
 }
 
-fn minimal_machine(id: String, computer_dns_name: String) -> Machine {
+pub(crate) fn minimal_machine(id: String, computer_dns_name: String) -> Machine {
     Machine {
         id,
         computer_dns_name,
@@ -123,12 +123,12 @@ pub fn millis(ms: i64) -> DateTime<Utc> {
 pub const DAY_MS: i64 = 86_400_000;
 
 /// Connections of one device to one IP on one UTC day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceDay {
     /// Days since the epoch.
     pub day: i64,
-    /// Device key.
-    pub device: i64,
+    /// Defender device id.
+    pub device: String,
     /// Connections.
     pub n: u64,
     /// Oldest connection, ms.
@@ -149,17 +149,12 @@ impl DeviceDay {
     }
 }
 
-/// Limits the rows of `table` (aliased `t`, with a `device` column) to devices in the groups of the JSON array
-/// `?4`. `CROSS JOIN` keeps SQLite's loop order: the IP's rows first, one device-key seek each, so the cost stays
-/// proportional to the IP's rows, whatever the groups' sizes.
+/// The rows of `table` (aliased `t`, with a `device` key column) joined to their device (`d`), limited to devices in
+/// the groups of the JSON array `?4` when scoped. `CROSS JOIN` keeps SQLite's loop order: the IP's rows first, one
+/// device-key seek each, so the cost stays proportional to the IP's rows, whatever the groups' sizes.
 fn scoped_rows(select: &str, table: &str, filter: &str, scope: Option<&str>) -> String {
-    match scope {
-        None => format!("SELECT {select} FROM {table} t WHERE {filter}"),
-        Some(_) => format!(
-            "SELECT {select} FROM {table} t CROSS JOIN devices d ON d.key = t.device
-             WHERE {filter} AND d.rbac_group IN (SELECT value FROM json_each(?4))"
-        ),
-    }
+    let groups = if scope.is_some() { " AND d.rbac_group IN (SELECT value FROM json_each(?4))" } else { "" };
+    format!("SELECT {select} FROM {table} t CROSS JOIN devices d ON d.key = t.device WHERE {filter}{groups}")
 }
 
 /// Device-days of `ip` in `[from, to)` (ms) of the devices in `scope`: whole days from the rollup, the partial days
@@ -184,34 +179,59 @@ pub fn device_days(
         }
         Ok(())
     };
-    let from_events = |lo: i64, hi: i64, rows: &mut Vec<DeviceDay>| -> Result<(), StoreError> {
-        if lo >= hi {
-            return Ok(());
-        }
+    let split = DaySplit::new(from, to);
+    for (lo, hi) in split.partial() {
         let sql = scoped_rows(
-            "t.ts / 86400000, t.device, COUNT(*), MIN(t.ts), MAX(t.ts)",
+            "t.ts / 86400000, d.device_id, COUNT(*), MIN(t.ts), MAX(t.ts)",
             "events",
             "t.remote_ip = ?1 AND t.ts >= ?2 AND t.ts < ?3",
             groups.as_deref(),
         );
-        run(format!("{sql} GROUP BY 1, 2"), lo, hi, rows)
-    };
-    let first_full = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
-    let end_full = to.div_euclid(DAY_MS);
-    if first_full >= end_full {
-        from_events(from, to, &mut rows)?;
-        return Ok(rows);
+        run(format!("{sql} GROUP BY 1, t.device"), lo, hi, &mut rows)?;
     }
-    from_events(from, first_full * DAY_MS, &mut rows)?;
-    let sql = scoped_rows(
-        "t.day, t.device, t.n, t.first_ts, t.last_ts",
-        "ip_day_device",
-        "t.remote_ip = ?1 AND t.day >= ?2 AND t.day < ?3",
-        groups.as_deref(),
-    );
-    run(sql, first_full, end_full, &mut rows)?;
-    from_events(end_full * DAY_MS, to, &mut rows)?;
+    if let Some((first, end)) = split.whole_days() {
+        let sql = scoped_rows(
+            "t.day, d.device_id, t.n, t.first_ts, t.last_ts",
+            "ip_day_device",
+            "t.remote_ip = ?1 AND t.day >= ?2 AND t.day < ?3",
+            groups.as_deref(),
+        );
+        run(sql, first, end, &mut rows)?;
+    }
     Ok(rows)
+}
+
+/// A period `[from, to)` (ms) cut into what a per-day rollup answers (whole UTC days) and the partial days at
+/// either end, which only the events answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaySplit {
+    /// Whole days `[first, end)` (days since the epoch); empty when `first >= end`.
+    days: (i64, i64),
+    /// The millisecond ranges before and after the whole days (either may be empty).
+    head: (i64, i64),
+    tail: (i64, i64),
+}
+
+impl DaySplit {
+    /// Splits `[from, to)`.
+    pub fn new(from: i64, to: i64) -> DaySplit {
+        let first = from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) != 0);
+        let end = to.div_euclid(DAY_MS);
+        if first >= end {
+            return DaySplit { days: (0, 0), head: (from, to), tail: (0, 0) };
+        }
+        DaySplit { days: (first, end), head: (from, first * DAY_MS), tail: (end * DAY_MS, to) }
+    }
+
+    /// The whole days, if any.
+    pub fn whole_days(&self) -> Option<(i64, i64)> {
+        (self.days.0 < self.days.1).then_some(self.days)
+    }
+
+    /// The non-empty partial ranges, in ms.
+    pub fn partial(&self) -> impl Iterator<Item = (i64, i64)> {
+        [self.head, self.tail].into_iter().filter(|(lo, hi)| lo < hi)
+    }
 }
 
 /// The stored details of one connection.
@@ -239,14 +259,16 @@ pub struct EventDetails {
     pub sha1: Option<String>,
 }
 
-/// The connection of `device` to `ip` at `ts`, by a primary-key seek.
-pub fn event_at(conn: &Connection, ip: &str, ts: i64, device: i64) -> Result<Option<EventDetails>, StoreError> {
+/// The connection of `device` (a Defender device id) to `ip` at `ts`, by a primary-key seek; of several at that
+/// moment, the first by local port, remote port and action type.
+pub fn event_at(conn: &Connection, ip: &str, ts: i64, device: &str) -> Result<Option<EventDetails>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT d.device_id, d.device_name, e.remote_ip, e.remote_port, e.protocol, e.action_type, e.local_ip,
                     e.remote_url, f.file_name, NULLIF(f.sha1, '')
              FROM events e JOIN devices d ON d.key = e.device LEFT JOIN files f ON f.key = e.file
-             WHERE e.remote_ip = ?1 AND e.ts = ?2 AND e.device = ?3 LIMIT 1",
+             WHERE e.remote_ip = ?1 AND e.ts = ?2 AND d.device_id = ?3
+             ORDER BY e.local_port, e.remote_port, e.action_type LIMIT 1",
         )?
         .query_row(params![ip, ts, device], |r| {
             Ok(EventDetails {
@@ -266,7 +288,7 @@ pub fn event_at(conn: &Connection, ip: &str, ts: i64, device: i64) -> Result<Opt
 }
 
 /// Addresses a scoped suggestion search examines at most: an address no device in the scope saw costs a check.
-const MAX_SCOPED_CANDIDATES: usize = 500;
+pub(crate) const MAX_SCOPED_CANDIDATES: usize = 500;
 
 /// Observed addresses starting with `prefix`, in text order, by one index seek per address; for a scope, only
 /// addresses its devices connected to (among the first 500 addresses with the prefix).
@@ -322,27 +344,29 @@ pub fn ips_with_prefix(
     Ok(out)
 }
 
-/// The device key and device group for a Defender device id or name.
-pub fn device_key_of(conn: &Connection, id_or_name: &str) -> Result<Option<(i64, Option<String>)>, StoreError> {
+/// The Defender device id and device group for a device id or name.
+pub fn device_of(conn: &Connection, id_or_name: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT key, rbac_group FROM devices WHERE device_id = ?1 OR device_name = ?1 COLLATE NOCASE LIMIT 1",
+            "SELECT device_id, rbac_group FROM devices WHERE device_id = ?1 OR device_name = ?1 COLLATE NOCASE LIMIT 1",
         )?
         .query_row([id_or_name], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 
-/// Remote addresses of one device in `[from, to)` (ms): (address, connections, last ts), most recent first.
+/// Remote addresses of one device (a Defender device id) in `[from, to)` (ms): (address, connections, last ts),
+/// most recent first (then by address).
 pub fn device_remote_ips(
     conn: &Connection,
-    device: i64,
+    device: &str,
     from: i64,
     to: i64,
     limit: usize,
 ) -> Result<Vec<(String, u64, i64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT remote_ip, COUNT(*), MAX(ts) AS last FROM events
-         WHERE device = ?1 AND ts >= ?2 AND ts < ?3 GROUP BY remote_ip ORDER BY last DESC LIMIT ?4",
+         WHERE device = (SELECT key FROM devices WHERE device_id = ?1) AND ts >= ?2 AND ts < ?3
+         GROUP BY remote_ip ORDER BY last DESC, remote_ip LIMIT ?4",
     )?;
     let rows = stmt.query_map(params![device, from, to, limit as i64], |r| {
         Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))

@@ -108,6 +108,66 @@ pub struct NewEvent {
     pub sha1: Option<String>,
 }
 
+/// Where imports, the demo and `synth` write, whichever the store: SQLite inside one transaction
+/// ([`EventWriter`]), ClickHouse in blocks (`clickhouse::writes::ClickHouseWriter`). Call `finish` at the end.
+pub trait Sink {
+    /// Inserts or replaces a machine entity (and its device's name and group).
+    fn machine(&mut self, machine: &Machine) -> Result<(), StoreError>;
+    /// Inserts or replaces an alert and the IPs its evidence names.
+    fn alert(&mut self, alert: &Alert) -> Result<(), StoreError>;
+    /// Sets a device's group (as a machine import does) for a device no machine entity describes.
+    fn device_group(&mut self, device_id: &str, group: Option<&str>) -> Result<(), StoreError>;
+    /// Stores a network event; whether it was new (SQLite skips one stored already).
+    fn event(&mut self, event: &NewEvent) -> Result<bool, StoreError>;
+    /// Writes what is still buffered.
+    fn finish(&mut self) -> Result<(), StoreError>;
+}
+
+/// A sink that keeps nothing: reading input through it checks it whole before anything is written.
+pub struct Discard;
+
+impl Sink for Discard {
+    fn machine(&mut self, _: &Machine) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn alert(&mut self, _: &Alert) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn device_group(&mut self, _: &str, _: Option<&str>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn event(&mut self, _: &NewEvent) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+    fn finish(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl Sink for EventWriter<'_> {
+    fn machine(&mut self, machine: &Machine) -> Result<(), StoreError> {
+        upsert_machine(self.tx, machine)?;
+        // The device's name may have changed: the cache must not skip the next event's rename.
+        self.devices.remove(&machine.id);
+        Ok(())
+    }
+    fn alert(&mut self, alert: &Alert) -> Result<(), StoreError> {
+        upsert_alert(self.tx, alert)
+    }
+    fn device_group(&mut self, device_id: &str, group: Option<&str>) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE devices SET rbac_group = ?2 WHERE device_id = ?1")?
+            .execute(params![device_id, group])?;
+        Ok(())
+    }
+    fn event(&mut self, event: &NewEvent) -> Result<bool, StoreError> {
+        self.insert(event)
+    }
+    fn finish(&mut self) -> Result<(), StoreError> {
+        EventWriter::finish(self)
+    }
+}
+
 /// Writes events inside one transaction, remembering device and file keys.
 /// Call `finish` before committing: the rollup rows are written then (and whenever many have gathered).
 pub struct EventWriter<'t> {

@@ -1,0 +1,408 @@
+//! The ClickHouse store: network events, alerts and machines in a ClickHouse server (or cluster), spoken to over its
+//! HTTP interface. Reads are in `reads.rs`, writes in `writes.rs`, the tables in `schema.rs`.
+//!
+//! Values reach SQL only through [`Sql`], which quotes each as a ClickHouse string or number literal: Debian's
+//! ClickHouse (18.16) has no query parameters (`{name:Type}` arrived in 19.x), so quoting is the one path, and it is
+//! tested against the server with every byte value.
+
+pub mod reads;
+mod schema;
+pub mod writes;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::StoreError;
+
+/// Environment variable with the ClickHouse password, when the URL has none.
+pub const PASSWORD_VARIABLE: &str = "IPSCOPE_CLICKHOUSE_PASSWORD";
+
+/// Where a ClickHouse store is: `clickhouse://[user[:password]@]host:port/database`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClickHouseUrl {
+    /// `host:port` of the HTTP interface.
+    pub address: String,
+    /// The database ipscope's tables live in (created if missing).
+    pub database: String,
+    /// User name; `default` when the URL names none.
+    pub user: String,
+    /// Password, from the URL or `IPSCOPE_CLICKHOUSE_PASSWORD`.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for ClickHouseUrl {
+    // Never prints the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl std::fmt::Display for ClickHouseUrl {
+    /// The URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "clickhouse://{}@{}/{}", self.user, self.address, self.database)
+    }
+}
+
+impl ClickHouseUrl {
+    /// Parses `clickhouse://[user[:password]@]host:port/database`; `password_from_env` is the environment's password.
+    pub fn parse(text: &str, password_from_env: Option<String>) -> Result<ClickHouseUrl, String> {
+        let shape = "expected clickhouse://[user[:password]@]host:port/database";
+        let rest = text.strip_prefix("clickhouse://").ok_or_else(|| shape.to_string())?;
+        let (authority, database) = rest.split_once('/').ok_or_else(|| format!("no database: {shape}"))?;
+        let (credentials, address) = match authority.rsplit_once('@') {
+            Some((c, a)) => (Some(c), a),
+            None => (None, authority),
+        };
+        let (user, password) = match credentials {
+            Some(c) => match c.split_once(':') {
+                Some((u, p)) => (decode(u)?, Some(decode(p)?)),
+                None => (decode(c)?, None),
+            },
+            None => ("default".to_string(), None),
+        };
+        let port_ok =
+            address.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !port_ok {
+            return Err(format!("'{address}' is not host:port: {shape}"));
+        }
+        let database = database.trim_end_matches('/');
+        if database.is_empty() || !database.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(format!("the database name '{database}' must be letters, digits and '_'"));
+        }
+        if user.is_empty() {
+            return Err(format!("empty user name: {shape}"));
+        }
+        Ok(ClickHouseUrl {
+            address: address.to_string(),
+            database: database.to_string(),
+            user,
+            password: password.or(password_from_env),
+        })
+    }
+}
+
+/// Percent-decodes a URL's user or password.
+fn decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+            out.push(hex.ok_or("a '%' in the URL's user or password must start an escape such as %40")?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the URL's user or password is not UTF-8".to_string())
+}
+
+/// A SQL statement being built: text from the program, values only through the quoting methods.
+#[derive(Debug, Clone, Default)]
+pub struct Sql(String);
+
+impl Sql {
+    /// Starts a statement with program text.
+    pub fn new(text: &str) -> Sql {
+        Sql(text.to_string())
+    }
+
+    /// Appends program text.
+    pub fn push(mut self, text: &str) -> Sql {
+        self.0.push_str(text);
+        self
+    }
+
+    /// Appends a string value as a quoted literal.
+    pub fn string(mut self, value: &str) -> Sql {
+        quote_into(&mut self.0, value);
+        self
+    }
+
+    /// Appends an integer value.
+    pub fn int(mut self, value: i64) -> Sql {
+        let _ = write!(self.0, "{value}");
+        self
+    }
+
+    /// Appends `(v1, v2, ...)` of quoted strings; `('')` for none, which matches nothing a caller looks for.
+    pub fn strings<'a>(mut self, values: impl IntoIterator<Item = &'a str>) -> Sql {
+        self.0.push('(');
+        let mut any = false;
+        for v in values {
+            if any {
+                self.0.push_str(", ");
+            }
+            quote_into(&mut self.0, v);
+            any = true;
+        }
+        if !any {
+            self.0.push_str("NULL");
+        }
+        self.0.push(')');
+        self
+    }
+
+    /// The statement's text.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Appends `value` as a ClickHouse string literal: in single quotes, with backslash, quote and control bytes escaped.
+fn quote_into(out: &mut String, value: &str) {
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\0' => out.push_str("\\0"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+}
+
+/// A ClickHouse server (or one node of a cluster), spoken to over HTTP with pooled connections.
+///
+/// Its methods block: they run on the blocking thread pool like SQLite's, and the command line tools and tests call
+/// them directly. The HTTP requests run on a small runtime of the client's own, so that it works from any thread
+/// and can be dropped anywhere.
+pub struct ClickHouse {
+    url: ClickHouseUrl,
+    /// `http://host:port/`.
+    endpoint: reqwest::Url,
+    http: reqwest::Client,
+    /// `--clickhouse-cluster`: tables are created on every shard with `ON CLUSTER` and read through `Distributed` ones.
+    cluster: Option<String>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for ClickHouse {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Waiting for it to stop would be refused inside an async context.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for ClickHouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ClickHouse({})", self.url)
+    }
+}
+
+fn failed(message: impl Into<String>) -> StoreError {
+    StoreError::ClickHouse(message.into())
+}
+
+impl ClickHouse {
+    /// Connects to `url`, creating the database and ipscope's tables if missing and migrating older ones. With
+    /// `cluster`, the tables are made on every shard of that cluster (as named in the servers' `remote_servers`).
+    pub fn open(url: &ClickHouseUrl, cluster: Option<&str>) -> Result<ClickHouse, StoreError> {
+        if let Some(name) = cluster {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(failed(format!("the cluster name '{name}' must be letters, digits and '_'")));
+            }
+        }
+        // reqwest is built without a default TLS crypto provider; install ring's once for the process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(3600))
+            .pool_max_idle_per_host(32)
+            .build()
+            .map_err(|e| failed(format!("cannot make an HTTP client: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("clickhouse-http")
+            .enable_all()
+            .build()
+            .map_err(|e| failed(format!("cannot start the ClickHouse client: {e}")))?;
+        let endpoint = reqwest::Url::parse(&format!("http://{}/", url.address))
+            .map_err(|e| failed(format!("'{}' is not an address: {e}", url.address)))?;
+        let ch = ClickHouse {
+            endpoint,
+            url: url.clone(),
+            http,
+            cluster: cluster.map(str::to_string),
+            runtime: Some(runtime),
+        };
+        schema::migrate(&ch)?;
+        Ok(ch)
+    }
+
+    /// The URL, without the password.
+    pub fn url(&self) -> &ClickHouseUrl {
+        &self.url
+    }
+
+    /// The cluster the tables are spread over, if any.
+    pub fn cluster(&self) -> Option<&str> {
+        self.cluster.as_deref()
+    }
+
+    /// Sends `body` (a statement, or a block of rows for `query`) and reads the whole answer.
+    fn request(&self, query: Option<&str>, body: Vec<u8>, database: bool) -> Result<Vec<u8>, StoreError> {
+        let mut url = self.endpoint.clone();
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("output_format_json_quote_64bit_integers", "0");
+            if database {
+                pairs.append_pair("database", &self.url.database);
+            }
+            if let Some(q) = query {
+                pairs.append_pair("query", q);
+            }
+        }
+        let mut request = self.http.post(url).header("X-ClickHouse-User", &self.url.user);
+        if let Some(password) = &self.url.password {
+            request = request.header("X-ClickHouse-Key", password);
+        }
+        let request = request.body(body);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the client");
+        runtime.spawn(async move {
+            let answer = async {
+                let response = request.send().await?;
+                let status = response.status();
+                Ok::<_, reqwest::Error>((status, response.bytes().await?))
+            };
+            let _ = tx.send(answer.await);
+        });
+        let answer = rx.recv().map_err(|_| failed("the ClickHouse client stopped"))?;
+        let (status, bytes) = answer.map_err(|e| {
+            let cause = std::error::Error::source(&e).map_or(e.to_string(), |s| s.to_string());
+            failed(format!("ClickHouse at {} does not answer: {cause}", self.url))
+        })?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        Err(failed(format!("ClickHouse at {} answered {status}: {}", self.url, text.trim())))
+    }
+
+    /// Runs a statement that returns nothing (DDL, ALTER, INSERT ... SELECT).
+    pub fn execute(&self, sql: &Sql) -> Result<(), StoreError> {
+        self.request(None, sql.text().as_bytes().to_vec(), true).map(drop)
+    }
+
+    /// Runs a statement outside the database (to create it).
+    fn execute_outside(&self, sql: &Sql) -> Result<(), StoreError> {
+        self.request(None, sql.text().as_bytes().to_vec(), false).map(drop)
+    }
+
+    /// Runs a query, reading each row of its `JSONEachRow` answer as a `T`.
+    pub fn rows<T: DeserializeOwned>(&self, sql: &Sql) -> Result<Vec<T>, StoreError> {
+        let text = format!("{} FORMAT JSONEachRow", sql.text());
+        let body = self.request(None, text.into_bytes(), true)?;
+        let body = String::from_utf8(body).map_err(|_| failed("ClickHouse's answer is not UTF-8"))?;
+        body.lines()
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                serde_json::from_str(line).map_err(|e| failed(format!("unexpected row from ClickHouse ({e}): {line}")))
+            })
+            .collect()
+    }
+
+    /// Inserts a block of rows in `format` (e.g. `RowBinary`) into `table`.
+    pub fn insert(&self, table: &str, format: &str, block: Vec<u8>) -> Result<(), StoreError> {
+        let query = format!("INSERT INTO {table} FORMAT {format}");
+        self.request(Some(&query), block, true).map(drop)
+    }
+
+    /// Whether the server answers.
+    pub fn check(&self) -> Result<(), String> {
+        self.rows::<serde_json::Value>(&Sql::new("SELECT 1")).map(drop).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Count {
+    n: u64,
+}
+
+impl ClickHouse {
+    /// Deletes the connections before the UTC day of `cutoff` and their rollup rows (whole days, so the rollups stay
+    /// the sums of what remains), and waits until ClickHouse has done so.
+    pub fn prune(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<super::retention::Pruned, StoreError> {
+        use super::queries::{millis, DAY_MS};
+        let first_day = cutoff.timestamp_millis().div_euclid(DAY_MS);
+        let first_ms = first_day * DAY_MS;
+        let count = |sql: Sql| -> Result<u64, StoreError> { Ok(self.rows::<Count>(&sql)?.first().map_or(0, |c| c.n)) };
+        let events = count(Sql::new("SELECT count() AS n FROM events WHERE ts < ").int(first_ms))?;
+        if events > 0 {
+            let on_cluster = self.cluster.as_ref().map(|c| format!(" ON CLUSTER {c}")).unwrap_or_default();
+            for (table, column, bound) in
+                [("events", "ts", first_ms), ("ip_day_device", "day", first_day), ("device_day_ip", "day", first_day)]
+            {
+                let table = self.local_table(table);
+                self.execute(
+                    &Sql::new(&format!("ALTER TABLE {table}{on_cluster} DELETE WHERE {column} < ")).int(bound),
+                )?;
+            }
+            // Mutations run in the background: wait for them, so that what is printed is what the store answers.
+            let pending = || {
+                count(
+                    Sql::new("SELECT count() AS n FROM system.mutations WHERE is_done = 0 AND database = ")
+                        .string(&self.url.database),
+                )
+            };
+            let started = std::time::Instant::now();
+            while pending()? > 0 {
+                if started.elapsed() > Duration::from_secs(3600) {
+                    return Err(failed("ClickHouse has not finished deleting after an hour; see system.mutations"));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        Ok(super::retention::Pruned { events, kept_from: millis(first_ms) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_user_password_host_and_database() {
+        let url = ClickHouseUrl::parse("clickhouse://ana:s%40cret@ch.example:8123/soc", None).unwrap();
+        assert_eq!((url.user.as_str(), url.password.as_deref()), ("ana", Some("s@cret")));
+        assert_eq!((url.address.as_str(), url.database.as_str()), ("ch.example:8123", "soc"));
+        assert_eq!(url.to_string(), "clickhouse://ana@ch.example:8123/soc", "the password is never shown");
+        assert_eq!(format!("{url:?}"), "clickhouse://ana@ch.example:8123/soc");
+
+        let env = ClickHouseUrl::parse("clickhouse://127.0.0.1:8123/ipscope", Some("pw".into())).unwrap();
+        assert_eq!((env.user.as_str(), env.password.as_deref()), ("default", Some("pw")));
+
+        for bad in [
+            "http://127.0.0.1:8123/x",
+            "clickhouse://127.0.0.1:8123",
+            "clickhouse://127.0.0.1/x",
+            "clickhouse://127.0.0.1:8123/",
+            "clickhouse://127.0.0.1:8123/a;DROP",
+            "clickhouse://a:%zz@h:1/x",
+        ] {
+            assert!(ClickHouseUrl::parse(bad, None).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn values_are_quoted_as_literals() {
+        let sql = Sql::new("SELECT ").string("a'b\\c\n\u{1}").push(", ").int(-5).push(" IN ").strings(["x", "y'"]);
+        assert_eq!(sql.text(), r"SELECT 'a\'b\\c\n\x01', -5 IN ('x', 'y\'')");
+        assert_eq!(Sql::new("").strings([]).text(), "(NULL)");
+    }
+}
