@@ -5,6 +5,7 @@
 //! ClickHouse (18.16) has no query parameters (`{name:Type}` arrived in 19.x), so quoting is the one path, and it is
 //! tested against the server with every byte value.
 
+pub mod local;
 pub mod reads;
 mod schema;
 pub mod writes;
@@ -223,6 +224,9 @@ impl ClickHouse {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(3600))
             .pool_max_idle_per_host(32)
+            // ClickHouse closes idle connections after `keep_alive_timeout` (3 s by default): never reuse one that
+            // old, or a request would fail on a connection the server has just closed.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .map_err(|e| failed(format!("cannot make an HTTP client: {e}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -265,6 +269,11 @@ impl ClickHouse {
             }
             if let Some(q) = query {
                 pairs.append_pair("query", q);
+                if self.cluster.is_some() {
+                    // An insert into a Distributed table returns once every shard has its rows, so that what was
+                    // written is what the next read answers.
+                    pairs.append_pair("insert_distributed_sync", "1");
+                }
             }
         }
         let mut request = self.http.post(url).header("X-ClickHouse-User", &self.url.user);

@@ -1,0 +1,230 @@
+//! ClickHouse servers started on loopback for tests and benchmarks: one node, or a cluster of shards with a
+//! ZooKeeper for `ON CLUSTER` DDL. Each lives in a folder of its own (configuration, data, logs) and is killed
+//! when dropped. Uses the `clickhouse-server` and ZooKeeper that Debian's packages install.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::ClickHouseUrl;
+
+/// Where Debian's `zookeeper` package puts its start script.
+const ZOOKEEPER_SCRIPT: &str = "/usr/share/zookeeper/bin/zkServer.sh";
+
+/// ClickHouse on loopback: one server, or the shards of one cluster.
+pub struct LocalClickHouse {
+    children: Vec<Child>,
+    /// The HTTP port of each server (the first is the one clients use).
+    pub http_ports: Vec<u16>,
+    /// The cluster's name, for `--clickhouse-cluster`.
+    pub cluster: Option<String>,
+    dir: PathBuf,
+}
+
+impl Drop for LocalClickHouse {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn error(message: String) -> std::io::Error {
+    std::io::Error::other(message)
+}
+
+/// The `<remote_servers>`, `<zookeeper>` and `<distributed_ddl>` a cluster's servers share.
+struct ClusterConfig {
+    name: String,
+    tcp_ports: Vec<u16>,
+    zookeeper_port: u16,
+}
+
+impl LocalClickHouse {
+    /// One server in `dir`.
+    pub fn single(dir: &Path) -> std::io::Result<LocalClickHouse> {
+        let mut local =
+            LocalClickHouse { children: Vec::new(), http_ports: Vec::new(), cluster: None, dir: dir.into() };
+        let (http, tcp) = (free_port()?, free_port()?);
+        local.start_server(0, http, tcp, None)?;
+        local.wait_ready()?;
+        Ok(local)
+    }
+
+    /// A ZooKeeper and `shards` servers in `dir`, forming the cluster `name` (one replica per shard).
+    pub fn cluster(dir: &Path, name: &str, shards: usize) -> std::io::Result<LocalClickHouse> {
+        let mut local = LocalClickHouse {
+            children: Vec::new(),
+            http_ports: Vec::new(),
+            cluster: Some(name.into()),
+            dir: dir.into(),
+        };
+        let zookeeper_port = free_port()?;
+        local.start_zookeeper(zookeeper_port)?;
+        let ports: Vec<(u16, u16)> =
+            (0..shards).map(|_| Ok((free_port()?, free_port()?))).collect::<std::io::Result<_>>()?;
+        let config =
+            ClusterConfig { name: name.into(), tcp_ports: ports.iter().map(|p| p.1).collect(), zookeeper_port };
+        for (i, (http, tcp)) in ports.into_iter().enumerate() {
+            local.start_server(i, http, tcp, Some(&config))?;
+        }
+        local.wait_ready()?;
+        Ok(local)
+    }
+
+    /// The URL of the first server's `database`.
+    pub fn url(&self, database: &str) -> ClickHouseUrl {
+        ClickHouseUrl {
+            address: format!("127.0.0.1:{}", self.http_ports[0]),
+            database: database.into(),
+            user: "default".into(),
+            password: None,
+        }
+    }
+
+    fn start_zookeeper(&mut self, port: u16) -> std::io::Result<()> {
+        if !Path::new(ZOOKEEPER_SCRIPT).exists() {
+            return Err(error(format!("{ZOOKEEPER_SCRIPT} is missing: apt-get install -y zookeeper")));
+        }
+        let dir = self.dir.join("zookeeper");
+        std::fs::create_dir_all(dir.join("data"))?;
+        std::fs::write(
+            dir.join("zoo.cfg"),
+            format!(
+                "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n\
+                 maxClientCnxns=0\n",
+                dir.join("data").display()
+            ),
+        )?;
+        let log = std::fs::File::create(dir.join("zookeeper.log"))?;
+        let child = Command::new(ZOOKEEPER_SCRIPT)
+            .arg("start-foreground")
+            .arg(dir.join("zoo.cfg"))
+            .env("ZOOCFGDIR", &dir)
+            .env("ZOO_LOG_DIR", &dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| error(format!("cannot start ZooKeeper: {e}")))?;
+        self.children.push(child);
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err(error(format!("ZooKeeper did not listen within a minute; see {}", dir.display())));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    fn start_server(&mut self, n: usize, http: u16, tcp: u16, cluster: Option<&ClusterConfig>) -> std::io::Result<()> {
+        let dir = self.dir.join(format!("clickhouse-{n}"));
+        std::fs::create_dir_all(&dir)?;
+        let d = dir.display();
+        let cluster_xml = cluster.map_or_else(String::new, |c| {
+            let shards: String = c
+                .tcp_ports
+                .iter()
+                .map(|p| format!("<shard><replica><host>127.0.0.1</host><port>{p}</port></replica></shard>"))
+                .collect();
+            format!(
+                "<remote_servers><{name}>{shards}</{name}></remote_servers>
+                 <zookeeper><node><host>127.0.0.1</host><port>{zk}</port></node></zookeeper>
+                 <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>",
+                name = c.name,
+                zk = c.zookeeper_port
+            )
+        });
+        std::fs::write(
+            dir.join("config.xml"),
+            format!(
+                r#"<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/error.log</errorlog><console>0</console></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>{http}</http_port>
+  <tcp_port>{tcp}</tcp_port>
+  <interserver_http_port>{interserver}</interserver_http_port>
+  <path>{d}/data/</path>
+  <tmp_path>{d}/tmp/</tmp_path>
+  <user_files_path>{d}/user_files/</user_files_path>
+  <format_schema_path>{d}/format_schemas/</format_schema_path>
+  <mark_cache_size>268435456</mark_cache_size>
+  <max_concurrent_queries>200</max_concurrent_queries>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  {cluster_xml}
+</yandex>
+"#,
+                interserver = free_port()?
+            ),
+        )?;
+        std::fs::write(
+            dir.join("users.xml"),
+            r#"<?xml version="1.0"?>
+<yandex>
+  <profiles><default></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+"#,
+        )?;
+        let log = std::fs::File::create(dir.join("stdout.log"))?;
+        let child = Command::new("clickhouse-server")
+            .arg(format!("--config-file={}", dir.join("config.xml").display()))
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| {
+                error(format!(
+                    "cannot start clickhouse-server ({e}): apt-get install -y clickhouse-server clickhouse-client"
+                ))
+            })?;
+        self.children.push(child);
+        self.http_ports.push(http);
+        Ok(())
+    }
+
+    /// Waits until every server answers `/ping`.
+    fn wait_ready(&mut self) -> std::io::Result<()> {
+        let started = Instant::now();
+        for (n, port) in self.http_ports.iter().enumerate() {
+            while !ping(*port) {
+                if started.elapsed() > Duration::from_secs(60) {
+                    let dir = self.dir.join(format!("clickhouse-{n}"));
+                    let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+                    return Err(error(format!("ClickHouse did not answer within a minute; {}:\n{log}", dir.display())));
+                }
+                if let Some(status) = self.children.iter_mut().find_map(|c| c.try_wait().ok().flatten()) {
+                    return Err(error(format!("a server stopped at start ({status}); see {}", self.dir.display())));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.ends_with("Ok.\n")
+}
