@@ -198,6 +198,7 @@ const SIZE_BUDGET_GZIP: u64 = 326 * 1024;
 fn cmd_test(root: &Path) -> Result<()> {
     tools::ensure_app_tools(root)?;
     tools::ensure_browser()?;
+    tools::ensure_clickhouse()?;
     tools::ensure_test_oidc_provider(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;

@@ -102,10 +102,23 @@ pub fn ensure_test_oidc_provider(root: &Path) -> Result<()> {
 
 /// Debian's chromium and chromium-driver, for the browser tests.
 pub fn ensure_browser() -> Result<()> {
-    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+    ensure_debian_packages(&[CHROMIUM, CHROMEDRIVER], &["chromium", "chromium-driver"])
+}
+
+/// Debian's ClickHouse (18.16) and ZooKeeper, which the store tests and benchmarks start on loopback.
+pub fn ensure_clickhouse() -> Result<()> {
+    ensure_debian_packages(
+        &["/usr/bin/clickhouse-server", "/usr/bin/clickhouse-client", "/usr/share/zookeeper/bin/zkServer.sh"],
+        &["clickhouse-server", "clickhouse-client", "zookeeper"],
+    )
+}
+
+/// Installs Debian `packages` unless every one of `files` is there.
+fn ensure_debian_packages(files: &[&str], packages: &[&str]) -> Result<()> {
+    if files.iter().all(|f| Path::new(f).exists()) {
         return Ok(());
     }
-    eprintln!("xtask: installing chromium and chromium-driver from Debian");
+    eprintln!("xtask: installing {} from Debian", packages.join(", "));
     let as_root = output_of("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
     let apt = |args: &[&str]| {
         let mut cmd = if as_root { Command::new("apt-get") } else { Command::new("sudo") };
@@ -116,7 +129,7 @@ pub fn ensure_browser() -> Result<()> {
         cmd
     };
     run(&mut apt(&["update"]))?;
-    run(&mut apt(&["install", "-y", "chromium", "chromium-driver"]))
+    run(apt(&["install", "-y"]).args(packages))
 }
 
 /// The free geolocation data (npm packages under `tools/geo`); `None`, with a warning, when it cannot be installed,
