@@ -199,6 +199,15 @@ pub fn ips_with_prefix(ch: &ClickHouse, prefix: &str, limit: usize, scope: &Scop
     Ok(ch.rows::<Address>(&sql)?.into_iter().map(|a| a.remote_ip).collect())
 }
 
+/// `SELECT * FROM (a UNION ALL b ...)`: the parts' rows in one round trip.
+fn union_all(parts: Vec<Sql>) -> Sql {
+    let mut sql = Sql::new("SELECT * FROM (");
+    for (i, part) in parts.iter().enumerate() {
+        sql = sql.push(if i == 0 { "" } else { " UNION ALL " }).push(part.text());
+    }
+    sql.push(")")
+}
+
 #[derive(Deserialize)]
 struct DayRow {
     day: i64,
@@ -227,23 +236,27 @@ struct EventRow {
     remote_url: Option<String>,
     file_name: Option<String>,
     sha1: Option<String>,
+    /// The device's newest name ('' when no row names it).
+    name: String,
 }
 
 impl EventSource for ClickHouse {
     fn device_days(&self, ip: &str, from: i64, to: i64, scope: &Scope) -> Result<Vec<DeviceDay>, StoreError> {
+        // One query (one round trip): the partial days from the events, the whole days from the rollup.
         let split = DaySplit::new(from, to);
-        let mut rows: Vec<DayRow> = Vec::new();
-        for (lo, hi) in split.partial() {
-            let sql = Sql::new(
+        let mut parts = Vec::new();
+        let partial: Vec<(i64, i64)> = split.partial().collect();
+        if !partial.is_empty() {
+            let mut sql = Sql::new(
                 "SELECT toInt64(intDiv(ts, 86400000)) AS day, device_id, count() AS n, min(ts) AS first_ts,
                         max(ts) AS last_ts FROM events WHERE remote_ip = ",
             )
             .string(ip)
-            .push(" AND ts >= ")
-            .int(lo)
-            .push(" AND ts < ")
-            .int(hi);
-            rows.extend(self.rows::<DayRow>(&scoped(sql, scope).push(" GROUP BY day, device_id"))?);
+            .push(" AND (");
+            for (i, (lo, hi)) in partial.into_iter().enumerate() {
+                sql = sql.push(if i == 0 { "(ts >= " } else { " OR (ts >= " }).int(lo).push(" AND ts < ").int(hi).push(")");
+            }
+            parts.push(scoped(sql.push(")"), scope).push(" GROUP BY day, device_id"));
         }
         if let Some((first, end)) = split.whole_days() {
             let sql = Sql::new(
@@ -255,8 +268,12 @@ impl EventSource for ClickHouse {
             .int(first)
             .push(" AND day < ")
             .int(end);
-            rows.extend(self.rows::<DayRow>(&scoped(sql, scope).push(" GROUP BY day, device_id"))?);
+            parts.push(scoped(sql, scope).push(" GROUP BY day, device_id"));
         }
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<DayRow> = self.rows(&union_all(parts))?;
         Ok(rows
             .into_iter()
             .map(|r| DeviceDay { day: r.day, device: r.device_id, n: r.n, first_ts: r.first_ts, last_ts: r.last_ts })
@@ -271,8 +288,11 @@ impl EventSource for ClickHouse {
         ips.sort_unstable();
         ips.dedup();
         let mut sql = Sql::new(
-            "SELECT remote_ip, ts, device_id, remote_port, protocol, action_type, local_ip, remote_url, file_name, sha1
-             FROM events WHERE remote_ip IN ",
+            "SELECT remote_ip, ts, device_id, remote_port, protocol, action_type, local_ip, remote_url, file_name, sha1,
+                    name
+             FROM (SELECT remote_ip, ts, device_id, local_port, remote_port, protocol, action_type, local_ip, remote_url,
+                          file_name, sha1
+                   FROM events WHERE remote_ip IN ",
         )
         .strings(ips.iter().copied())
         .push(" AND (remote_ip, ts, device_id) IN (");
@@ -286,25 +306,26 @@ impl EventSource for ClickHouse {
                 .string(device)
                 .push(")");
         }
-        let sql = sql.push(
-            ") ORDER BY remote_ip, ts, device_id, local_port, remote_port, action_type LIMIT 1 BY remote_ip, ts, device_id",
-        );
-        let rows: Vec<EventRow> = self.rows(&sql)?;
+        // With each device's newest name, in the same round trip.
         let mut devices: Vec<&str> = at.iter().map(|(_, _, d)| d.as_str()).collect();
         devices.sort_unstable();
         devices.dedup();
-        let names: HashMap<String, String> = self
-            .rows::<DeviceName>(&Sql::new(DEVICE_NAMES).push("device_id IN ").strings(devices))?
-            .into_iter()
-            .map(|d| (d.device_id, d.name))
-            .collect();
+        let sql = sql
+            .push(
+                ") ORDER BY remote_ip, ts, device_id, local_port, remote_port, action_type
+                 LIMIT 1 BY remote_ip, ts, device_id) ANY LEFT JOIN (SELECT device_id, argMax(device_name, version) AS name
+                 FROM devices WHERE device_id IN ",
+            )
+            .strings(devices)
+            .push(" GROUP BY device_id) USING device_id");
+        let rows: Vec<EventRow> = self.rows(&sql)?;
         let mut found: HashMap<(String, i64, String), EventRow> =
             rows.into_iter().map(|r| ((r.remote_ip.clone(), r.ts, r.device_id.clone()), r)).collect();
         Ok(at
             .iter()
             .map(|key| {
                 found.remove(key).map(|r| EventDetails {
-                    device_name: names.get(&r.device_id).cloned().unwrap_or_default(),
+                    device_name: r.name,
                     device_id: r.device_id,
                     remote_ip: r.remote_ip,
                     remote_port: r.remote_port,
@@ -327,28 +348,21 @@ impl EventSource for ClickHouse {
         limit: usize,
     ) -> Result<Vec<(String, u64, i64)>, StoreError> {
         let split = DaySplit::new(from, to);
-        let mut per_ip: HashMap<String, (u64, i64)> = HashMap::new();
-        let mut add = |rows: Vec<RemoteRow>| {
-            for r in rows {
-                let e = per_ip.entry(r.remote_ip).or_insert((0, i64::MIN));
-                e.0 += r.n;
-                e.1 = e.1.max(r.last_ts);
-            }
-        };
+        let mut parts = Vec::new();
         for (lo, hi) in split.partial() {
-            add(self.rows(
-                &Sql::new("SELECT remote_ip, count() AS n, max(ts) AS last_ts FROM events WHERE device_id = ")
+            parts.push(
+                Sql::new("SELECT remote_ip, count() AS n, max(ts) AS last_ts FROM events WHERE device_id = ")
                     .string(device)
                     .push(" AND ts >= ")
                     .int(lo)
                     .push(" AND ts < ")
                     .int(hi)
                     .push(" GROUP BY remote_ip"),
-            )?);
+            );
         }
         if let Some((first, end)) = split.whole_days() {
-            add(self.rows(
-                &Sql::new(
+            parts.push(
+                Sql::new(
                     "SELECT remote_ip, countMerge(n) AS n, maxMerge(last_ts) AS last_ts FROM device_day_ip
                      WHERE device_id = ",
                 )
@@ -358,7 +372,16 @@ impl EventSource for ClickHouse {
                 .push(" AND day < ")
                 .int(end)
                 .push(" GROUP BY remote_ip"),
-            )?);
+            );
+        }
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut per_ip: HashMap<String, (u64, i64)> = HashMap::new();
+        for r in self.rows::<RemoteRow>(&union_all(parts))? {
+            let e = per_ip.entry(r.remote_ip).or_insert((0, i64::MIN));
+            e.0 += r.n;
+            e.1 = e.1.max(r.last_ts);
         }
         let mut out: Vec<(String, u64, i64)> = per_ip.into_iter().map(|(ip, (n, last))| (ip, n, last)).collect();
         out.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
