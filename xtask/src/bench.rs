@@ -36,6 +36,36 @@ fn typical_ip(n: u32) -> String {
     format!("{}.{}.{}.{}", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255)
 }
 
+/// One endpoint's latencies: (p50, p99) over typical IPs and over the busiest.
+#[derive(Debug, Clone)]
+pub(crate) struct EndpointRow {
+    pub(crate) endpoint: &'static str,
+    pub(crate) typical: (Duration, Duration),
+    pub(crate) busiest: (Duration, Duration),
+}
+
+/// The IP page's endpoints for 2,000 typical IPs and five rounds of the 20 busiest, on the synthetic data.
+pub(crate) fn endpoint_latencies(port: u16, token: &str) -> Result<Vec<EndpointRow>> {
+    // Warm the caches the way a running server would be.
+    let warm: Vec<String> = (0..BUSY).map(|n| format!("/api/ips/{}/devices", busy_ip(n))).collect();
+    latencies(port, token, &warm)?;
+    let mut rows = Vec::new();
+    for (endpoint, template) in ENDPOINTS {
+        let typical: Vec<String> = (0..TYPICAL_SAMPLE)
+            .map(|k| template.replace("{ip}", &typical_ip(k * (TYPICAL_IN_SMALLEST / TYPICAL_SAMPLE))))
+            .collect();
+        let busy: Vec<String> = (0..5).flat_map(|_| (0..BUSY).map(|n| template.replace("{ip}", &busy_ip(n)))).collect();
+        let t = latencies(port, token, &typical)?;
+        let b = latencies(port, token, &busy)?;
+        rows.push(EndpointRow {
+            endpoint,
+            typical: (percentile(&t, 0.5), percentile(&t, 0.99)),
+            busiest: (percentile(&b, 0.5), percentile(&b, 0.99)),
+        });
+    }
+    Ok(rows)
+}
+
 /// A keep-alive HTTP/1.1 connection, enough for GETs of JSON with Content-Length.
 struct Client {
     reader: BufReader<TcpStream>,
@@ -85,7 +115,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
@@ -115,7 +145,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server(binary: &Path, db: &Path, extra: &[&std::ffi::OsStr]) -> Result<(Server, u16)> {
+pub(crate) fn start_server(binary: &Path, db: &Path, extra: &[&std::ffi::OsStr]) -> Result<(Server, u16)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let child = Command::new(binary)
         .args([
@@ -146,12 +176,29 @@ fn start_server(binary: &Path, db: &Path, extra: &[&std::ffi::OsStr]) -> Result<
 pub fn bench(root: &Path, server: &Path) -> Result<()> {
     let dir = root.join("target").join("bench");
     std::fs::create_dir_all(&dir)?;
+    if std::env::var("IPSCOPE_BENCH_ONLY").as_deref() == Ok("clickhouse") {
+        // The ClickHouse part alone, next to SQLite at 20M events.
+        let db = dir.join(format!("synth-v2-{}.db", SIZES[1]));
+        if !db.exists() {
+            bail!("{} is missing: run the whole `cargo xtask bench` once", db.display());
+        }
+        let token =
+            crate::demo_token(server, &db, "bench-all", &["Ip.Read.All", "Alert.Read.All", "Machine.Read.All"], &[])?;
+        let (sqlite_server, port) = start_server(server, &db, &[])?;
+        let sqlite = endpoint_latencies(port, &token)?;
+        drop(sqlite_server);
+        let report = crate::bench_clickhouse::bench(server, &dir, &sqlite, &db)?;
+        println!("{report}");
+        std::fs::write(dir.join("report-clickhouse.md"), &report)?;
+        return Ok(());
+    }
     let mut report = String::from(
         "| events | caller | endpoint | typical p50 ms | typical p99 ms | busiest p50 ms | busiest p99 ms |\n\
          |---:|---|---|---:|---:|---:|---:|\n",
     );
     let mut typical = Vec::new();
     let mut throughput = String::new();
+    let mut sqlite_20m = Vec::new();
     for (i, &size) in SIZES.iter().enumerate() {
         // v2: devices in device groups.
         let db = dir.join(format!("synth-v2-{size}.db"));
@@ -166,28 +213,22 @@ pub fn bench(root: &Path, server: &Path) -> Result<()> {
         let unscoped = crate::demo_token(server, &db, "bench-all", &all, &[])?;
         let scoped = crate::demo_token(server, &db, "bench-one-group", &all, &["group-0"])?;
         let (_server, port) = start_server(server, &db, &[])?;
-        // Warm the page cache the way a running server would be.
-        let warm: Vec<String> = (0..BUSY).map(|n| format!("/api/ips/{}/devices", busy_ip(n))).collect();
-        latencies(port, &unscoped, &warm)?;
         let mut at_size = Vec::new();
         for (caller, token) in [("every device", &unscoped), ("1 of 10 groups", &scoped)] {
-            for (name, template) in ENDPOINTS {
-                let typical: Vec<String> = (0..TYPICAL_SAMPLE)
-                    .map(|k| template.replace("{ip}", &typical_ip(k * (TYPICAL_IN_SMALLEST / TYPICAL_SAMPLE))))
-                    .collect();
-                let busy: Vec<String> =
-                    (0..5).flat_map(|_| (0..BUSY).map(|n| template.replace("{ip}", &busy_ip(n)))).collect();
-                let t = latencies(port, token, &typical)?;
-                let b = latencies(port, token, &busy)?;
+            for row in endpoint_latencies(port, token)? {
                 if caller == "every device" {
-                    at_size.push((percentile(&t, 0.5), percentile(&t, 0.99)));
+                    at_size.push(row.typical);
+                    if size == 20_000_000 {
+                        sqlite_20m.push(row.clone());
+                    }
                 }
                 report.push_str(&format!(
-                    "| {size} | {caller} | {name} | {} | {} | {} | {} |\n",
-                    ms(percentile(&t, 0.5)),
-                    ms(percentile(&t, 0.99)),
-                    ms(percentile(&b, 0.5)),
-                    ms(percentile(&b, 0.99))
+                    "| {size} | {caller} | {} | {} | {} | {} | {} |\n",
+                    row.endpoint,
+                    ms(row.typical.0),
+                    ms(row.typical.1),
+                    ms(row.busiest.0),
+                    ms(row.busiest.1)
                 ));
             }
         }
@@ -213,6 +254,8 @@ pub fn bench(root: &Path, server: &Path) -> Result<()> {
         ratios.join(", ")
     ));
     report.push_str(&import_throughput(server, &dir)?);
+    let sqlite_db = dir.join(format!("synth-v2-{}.db", SIZES[1]));
+    report.push_str(&crate::bench_clickhouse::bench(server, &dir, &sqlite_20m, &sqlite_db)?);
     report.push_str(&browser_bench(root, server, &dir)?);
     println!("{report}");
     std::fs::write(dir.join("report.md"), &report)?;
@@ -364,11 +407,11 @@ fn measure_throughput(port: u16, token: &str) -> Result<String> {
 }
 
 /// Rows in the import benchmark's files.
-const IMPORT_ROWS: u64 = 2_000_000;
+pub(crate) const IMPORT_ROWS: u64 = 2_000_000;
 
 /// Writes `IMPORT_ROWS` `DeviceNetworkEvents` rows as CSV and as JSON lines (kept for reruns): 20,000 addresses,
 /// 5,000 devices, 180 days, in no particular order, as an export is.
-fn write_import_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+pub(crate) fn write_import_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let csv = dir.join(format!("import-{IMPORT_ROWS}.csv"));
     let jsonl = dir.join(format!("import-{IMPORT_ROWS}.jsonl"));
     if csv.exists() && jsonl.exists() {

@@ -1,6 +1,7 @@
 //! `cargo xtask run | test | dist | bench`: the developer commands. Each installs what it needs and skips what is present.
 
 mod bench;
+mod bench_clickhouse;
 mod fuzz;
 mod tools;
 
@@ -36,6 +37,7 @@ fn run_cli() -> Result<()> {
         Some("bench") => {
             tools::ensure_app_tools(&root)?;
             tools::ensure_browser()?;
+            tools::ensure_clickhouse()?;
             build_app(&root)?;
             let server = build_server()?;
             bench::bench(&root, &server)

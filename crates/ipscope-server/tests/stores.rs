@@ -236,9 +236,21 @@ fn one_clickhouse_server_answers_as_sqlite_does() {
     let ch = DataStore::ClickHouse(Arc::new(ClickHouse::open(&local.url("ipscope"), None).unwrap()));
     fill(&ch);
     let reference = reference(&dir.0);
-    let server = Server::new(&dir.0.join("ch-state"), ch);
+    let server = Server::new(&dir.0.join("ch-state"), ch.clone());
     let compared = run(compare(&reference, &server, "clickhouse"));
     eprintln!("{compared} answers identical on SQLite and ClickHouse");
+
+    // Pruning the same days from both leaves the same answers (the rollups pruned with the events).
+    let cutoff = now() - Duration::days(20) + Duration::hours(7);
+    let pruned = run(async {
+        let sqlite = reference.state.data.prune(cutoff).await.unwrap();
+        let clickhouse = ch.prune(cutoff).await.unwrap();
+        assert_eq!(sqlite, clickhouse);
+        sqlite
+    });
+    assert!(pruned.events > 10_000, "{pruned:?}");
+    let compared = run(compare(&reference, &server, "clickhouse, pruned"));
+    eprintln!("{compared} answers identical after pruning {} events from both", pruned.events);
 }
 
 #[test]
@@ -266,7 +278,7 @@ fn a_two_shard_cluster_answers_as_sqlite_does() {
 }
 
 #[test]
-fn a_bad_file_leaves_clickhouse_unchanged_and_a_stopped_server_fails_health() {
+fn bad_and_repeated_files_leave_clickhouse_unchanged_and_a_stopped_server_fails_health() {
     let dir = Scratch::new("bad");
     let mut local = Some(LocalClickHouse::single(&dir.0.join("clickhouse")).unwrap());
     let url = local.as_ref().unwrap().url("ipscope");
@@ -289,6 +301,20 @@ fn a_bad_file_leaves_clickhouse_unchanged_and_a_stopped_server_fails_health() {
         assert_eq!(n[0]["n"], 0, "{table} has rows after a failed import");
     }
 
+    // Events are appended on ClickHouse: the same file's content twice is refused, not counted twice.
+    let good = ImportFiles { events: Some(fixture("events.csv")), ..Default::default() };
+    let first = import(&data, &good, &mut |_| {}).unwrap();
+    std::fs::copy(fixture("events.csv"), dir.0.join("renamed.csv")).unwrap();
+    let again = ImportFiles { events: Some(dir.0.join("renamed.csv")), ..Default::default() };
+    let refused = import(&data, &again, &mut |_| {}).unwrap_err().to_string();
+    assert!(
+        refused.contains("renamed.csv: this content was imported into") && refused.contains("events.csv"),
+        "{refused}"
+    );
+    let n: Vec<Value> =
+        ch.rows(&ipscope_server::store::clickhouse::Sql::new("SELECT count() AS n FROM events")).unwrap();
+    assert_eq!(n[0]["n"].as_u64().unwrap(), first.events_new);
+
     let server = Server::new(&dir.0, data);
     run(async {
         assert_eq!(server.get(0, "/api/health").await.0, StatusCode::OK);
@@ -302,4 +328,24 @@ fn a_bad_file_leaves_clickhouse_unchanged_and_a_stopped_server_fails_health() {
 
     let refused = ClickHouse::open(&url, None).unwrap_err().to_string();
     assert!(refused.contains("does not answer"), "{refused}");
+}
+
+#[test]
+fn every_character_reaches_clickhouse_as_the_value_it_is() {
+    use ipscope_server::store::clickhouse::Sql;
+    let dir = Scratch::new("quote");
+    let local = LocalClickHouse::single(&dir.0.join("clickhouse")).unwrap();
+    let ch = ClickHouse::open(&local.url("ipscope"), None).unwrap();
+    let mut values: Vec<String> = (1u8..=127).map(|b| format!("a{}b", b as char)).collect();
+    values.extend(
+        ["'", "\\", "\\'", "''", "') OR 1=1 --", "x' UNION ALL SELECT 'y", "\\x41", "é€𝄞", "a\0b"].map(String::from),
+    );
+    for value in &values {
+        let rows: Vec<Value> =
+            ch.rows(&Sql::new("SELECT ").string(value).push(" AS s")).unwrap_or_else(|e| panic!("{value:?}: {e}"));
+        assert_eq!(rows, vec![serde_json::json!({ "s": value })], "{value:?}");
+    }
+    let listed: Vec<Value> =
+        ch.rows(&Sql::new("SELECT arrayJoin([1]) AS n WHERE 'b' IN ").strings(["a'", "b", "c\\"])).unwrap();
+    assert_eq!(listed.len(), 1);
 }

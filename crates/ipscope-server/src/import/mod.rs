@@ -122,7 +122,44 @@ pub fn import(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportSummary, ImportError> {
     let from_stdin = files.events.as_deref().is_some_and(|p| p == Path::new("-"));
-    data.write(!from_stdin, |sink| import_in(sink, files, progress))
+    // ClickHouse appends events without matching them against what is stored: the same file twice would count its
+    // connections twice, so a file whose content was imported before is refused.
+    let seen = match (data, &files.events) {
+        (DataStore::ClickHouse(ch), Some(path)) if !from_stdin => {
+            let sha256 = file_sha256(path)?;
+            if let Some(before) = ch.imported_file(&sha256)? {
+                return Err(ImportError::invalid(
+                    path,
+                    None,
+                    format!(
+                        "this content was imported into {} on {} UTC (from {}, {} events); ClickHouse keeps every \
+                         row, so importing it again would count its connections twice",
+                        ch.url(),
+                        before.imported,
+                        before.file,
+                        before.events
+                    ),
+                ));
+            }
+            Some((ch, sha256, path))
+        }
+        _ => None,
+    };
+    let summary = data.write(!from_stdin, |sink| import_in(sink, files, progress))?;
+    if let Some((ch, sha256, path)) = seen {
+        ch.record_imported_file(&sha256, &path.display().to_string(), summary.events_new)?;
+    }
+    Ok(summary)
+}
+
+/// The SHA-256 of a file's content, in hex.
+fn file_sha256(path: &Path) -> Result<String, ImportError> {
+    use sha2::{Digest, Sha256};
+    let io_error = |source| ImportError::Io { file: path.display().to_string(), source };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(io_error)?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn import_in(

@@ -16,6 +16,23 @@ use super::{Scope, StoreError};
 pub trait EventSource {
     /// Device-days of `ip` in `[from, to)` (ms) of the devices in `scope`.
     fn device_days(&self, ip: &str, from: i64, to: i64, scope: &Scope) -> Result<Vec<DeviceDay>, StoreError>;
+    /// Per device of `ip` in `[from, to)` in `scope`: (device id, connections, last ts), in no particular order.
+    /// By default summed from `device_days`; a store can have its server sum them.
+    fn device_totals(
+        &self,
+        ip: &str,
+        from: i64,
+        to: i64,
+        scope: &Scope,
+    ) -> Result<Vec<(String, u64, i64)>, StoreError> {
+        let mut per_device: HashMap<String, (u64, i64)> = HashMap::new();
+        for r in self.device_days(ip, from, to, scope)? {
+            let e = per_device.entry(r.device).or_insert((0, i64::MIN));
+            e.0 += r.n;
+            e.1 = e.1.max(r.last_ts);
+        }
+        Ok(per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect())
+    }
     /// For each (remote IP, ts, device id), that connection's details (the first by local port, remote port and
     /// action type when several share the moment), in the same order.
     fn events_at(&self, at: &[(String, i64, String)]) -> Result<Vec<Option<EventDetails>>, StoreError>;
@@ -109,14 +126,8 @@ pub fn observed_devices(
 ) -> Result<ObservedDevices, StoreError> {
     let key = ip.to_string();
     let (from, to) = bounds(period);
-    let mut per_device: HashMap<String, (u64, i64)> = HashMap::new();
-    for r in src.device_days(&key, from, to, scope)? {
-        let e = per_device.entry(r.device).or_insert((0, i64::MIN));
-        e.0 += r.n;
-        e.1 = e.1.max(r.last_ts);
-    }
-    let count = per_device.len() as u64;
-    let mut newest: Vec<(String, u64, i64)> = per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect();
+    let mut newest = src.device_totals(&key, from, to, scope)?;
+    let count = newest.len() as u64;
     newest.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     newest.truncate(top);
     let at: Vec<(String, i64, String)> = newest.iter().map(|(d, _, last)| (key.clone(), *last, d.clone())).collect();

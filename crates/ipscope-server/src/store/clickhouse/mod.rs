@@ -260,47 +260,64 @@ impl ClickHouse {
 
     /// Sends `body` (a statement, or a block of rows for `query`) and reads the whole answer.
     fn request(&self, query: Option<&str>, body: Vec<u8>, database: bool) -> Result<Vec<u8>, StoreError> {
-        let mut url = self.endpoint.clone();
-        {
-            let mut pairs = url.query_pairs_mut();
-            pairs.append_pair("output_format_json_quote_64bit_integers", "0");
-            if database {
-                pairs.append_pair("database", &self.url.database);
-            }
-            if let Some(q) = query {
-                pairs.append_pair("query", q);
-                if self.cluster.is_some() {
-                    // An insert into a Distributed table returns once every shard has its rows, so that what was
-                    // written is what the next read answers.
-                    pairs.append_pair("insert_distributed_sync", "1");
+        self.requests(vec![(query, body, database)]).pop().expect("one answer per request")
+    }
+
+    /// Sends requests (a statement, or a block of rows for `query`) at once, each on its own connection, and reads
+    /// their whole answers, in order: independent reads of one answer cost the slowest, not the sum.
+    fn requests(&self, requests: Vec<(Option<&str>, Vec<u8>, bool)>) -> Vec<Result<Vec<u8>, StoreError>> {
+        let n = requests.len();
+        let (tx, rx) = std::sync::mpsc::sync_channel(n);
+        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the client");
+        for (i, (query, body, database)) in requests.into_iter().enumerate() {
+            let mut url = self.endpoint.clone();
+            {
+                let mut pairs = url.query_pairs_mut();
+                pairs.append_pair("output_format_json_quote_64bit_integers", "0");
+                if database {
+                    pairs.append_pair("database", &self.url.database);
+                }
+                if let Some(q) = query {
+                    pairs.append_pair("query", q);
+                    if self.cluster.is_some() {
+                        // An insert into a Distributed table returns once every shard has its rows, so that what
+                        // was written is what the next read answers.
+                        pairs.append_pair("insert_distributed_sync", "1");
+                    }
                 }
             }
+            let mut request = self.http.post(url).header("X-ClickHouse-User", &self.url.user);
+            if let Some(password) = &self.url.password {
+                request = request.header("X-ClickHouse-Key", password);
+            }
+            let request = request.body(body);
+            let tx = tx.clone();
+            runtime.spawn(async move {
+                let answer = async {
+                    let response = request.send().await?;
+                    let status = response.status();
+                    Ok::<_, reqwest::Error>((status, response.bytes().await?))
+                };
+                let _ = tx.send((i, answer.await));
+            });
         }
-        let mut request = self.http.post(url).header("X-ClickHouse-User", &self.url.user);
-        if let Some(password) = &self.url.password {
-            request = request.header("X-ClickHouse-Key", password);
-        }
-        let request = request.body(body);
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the client");
-        runtime.spawn(async move {
-            let answer = async {
-                let response = request.send().await?;
-                let status = response.status();
-                Ok::<_, reqwest::Error>((status, response.bytes().await?))
+        drop(tx);
+        let mut answers: Vec<Result<Vec<u8>, StoreError>> =
+            (0..n).map(|_| Err(failed("the ClickHouse client stopped"))).collect();
+        for (i, answer) in rx.iter() {
+            answers[i] = match answer {
+                Err(e) => {
+                    let cause = std::error::Error::source(&e).map_or(e.to_string(), |s| s.to_string());
+                    Err(failed(format!("ClickHouse at {} does not answer: {cause}", self.url)))
+                }
+                Ok((status, bytes)) if status.is_success() => Ok(bytes.to_vec()),
+                Ok((status, bytes)) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    Err(failed(format!("ClickHouse at {} answered {status}: {}", self.url, text.trim())))
+                }
             };
-            let _ = tx.send(answer.await);
-        });
-        let answer = rx.recv().map_err(|_| failed("the ClickHouse client stopped"))?;
-        let (status, bytes) = answer.map_err(|e| {
-            let cause = std::error::Error::source(&e).map_or(e.to_string(), |s| s.to_string());
-            failed(format!("ClickHouse at {} does not answer: {cause}", self.url))
-        })?;
-        if status.is_success() {
-            return Ok(bytes.to_vec());
         }
-        let text = String::from_utf8_lossy(&bytes);
-        Err(failed(format!("ClickHouse at {} answered {status}: {}", self.url, text.trim())))
+        answers
     }
 
     /// Runs a statement that returns nothing (DDL, ALTER, INSERT ... SELECT).
@@ -315,13 +332,24 @@ impl ClickHouse {
 
     /// Runs a query, reading each row of its `JSONEachRow` answer as a `T`.
     pub fn rows<T: DeserializeOwned>(&self, sql: &Sql) -> Result<Vec<T>, StoreError> {
-        let text = format!("{} FORMAT JSONEachRow", sql.text());
-        let body = self.request(None, text.into_bytes(), true)?;
-        let body = String::from_utf8(body).map_err(|_| failed("ClickHouse's answer is not UTF-8"))?;
-        body.lines()
-            .filter(|l| !l.is_empty())
-            .map(|line| {
-                serde_json::from_str(line).map_err(|e| failed(format!("unexpected row from ClickHouse ({e}): {line}")))
+        self.rows_of_each(std::slice::from_ref(sql)).map(|mut all| all.pop().unwrap_or_default())
+    }
+
+    /// Runs independent queries concurrently, reading the rows of each as `T`s.
+    pub fn rows_of_each<T: DeserializeOwned>(&self, queries: &[Sql]) -> Result<Vec<Vec<T>>, StoreError> {
+        let texts: Vec<String> = queries.iter().map(|sql| format!("{} FORMAT JSONEachRow", sql.text())).collect();
+        let answers = self.requests(texts.into_iter().map(|t| (None, t.into_bytes(), true)).collect());
+        answers
+            .into_iter()
+            .map(|answer| {
+                let body = String::from_utf8(answer?).map_err(|_| failed("ClickHouse's answer is not UTF-8"))?;
+                body.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(|line| {
+                        serde_json::from_str(line)
+                            .map_err(|e| failed(format!("unexpected row from ClickHouse ({e}): {line}")))
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -378,6 +406,42 @@ impl ClickHouse {
             }
         }
         Ok(super::retention::Pruned { events, kept_from: millis(first_ms) })
+    }
+}
+
+/// An events file imported before: when, and how many events it brought.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ImportedFile {
+    /// The path it was imported from.
+    pub file: String,
+    /// When, as ClickHouse's `DateTime` text (UTC).
+    pub imported: String,
+    /// Events stored.
+    pub events: u64,
+}
+
+impl ClickHouse {
+    /// The import of the file whose content has this SHA-256 (hex), if there was one.
+    pub fn imported_file(&self, sha256: &str) -> Result<Option<ImportedFile>, StoreError> {
+        let sql = Sql::new(
+            "SELECT file, toString(imported, 'UTC') AS imported, events FROM imported_files FINAL WHERE sha256 = ",
+        )
+        .string(sha256);
+        Ok(self.rows(&sql)?.into_iter().next())
+    }
+
+    /// Records that the file with this SHA-256 brought `events` events.
+    pub fn record_imported_file(&self, sha256: &str, file: &str, events: u64) -> Result<(), StoreError> {
+        let sql = Sql::new("INSERT INTO imported_files (sha256, file, events, imported, version) VALUES (")
+            .string(sha256)
+            .push(", ")
+            .string(file)
+            .push(", ")
+            .int(events as i64)
+            .push(", now(), ")
+            .int(chrono::Utc::now().timestamp_millis())
+            .push(")");
+        self.execute(&sql)
     }
 }
 

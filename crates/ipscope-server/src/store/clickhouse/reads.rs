@@ -141,28 +141,24 @@ pub fn machine(ch: &ClickHouse, id_or_name: &str, scope: &Scope) -> Result<Optio
         let machine: Machine = from_json(&e.entity)?;
         return Ok(scope.allows(machine.rbac_group_name.as_deref()).then_some(machine));
     }
-    let devices: Vec<DeviceName> = ch.rows(
-        &Sql::new(DEVICE_NAMES)
-            .push("device_id = ")
-            .string(id_or_name)
-            .push(" OR name = ")
-            .string(id_or_name)
-            .push(" ORDER BY device_id LIMIT 1"),
-    )?;
-    let Some(device) = devices.into_iter().next() else {
+    let Some((device, group)) = device_named(ch, id_or_name, false)? else {
         return Ok(None);
     };
-    let group = groups_of(ch, &[&device.device_id])?.remove(&device.device_id).flatten();
     Ok(scope.allows(group.as_deref()).then(|| minimal_machine(device.device_id, device.name)))
 }
 
-/// The Defender device id and device group for a device id or name.
-pub fn device_of(ch: &ClickHouse, id_or_name: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+/// The device with this id or (newest) name, in any ASCII case with `any_case`, and its group.
+fn device_named(
+    ch: &ClickHouse,
+    id_or_name: &str,
+    any_case: bool,
+) -> Result<Option<(DeviceName, Option<String>)>, StoreError> {
+    let name = if any_case { " OR lower(name) = lower(" } else { " OR name = (" };
     let devices: Vec<DeviceName> = ch.rows(
         &Sql::new(DEVICE_NAMES)
             .push("device_id = ")
             .string(id_or_name)
-            .push(" OR lower(name) = lower(")
+            .push(name)
             .string(id_or_name)
             .push(") ORDER BY device_id LIMIT 1"),
     )?;
@@ -170,7 +166,12 @@ pub fn device_of(ch: &ClickHouse, id_or_name: &str) -> Result<Option<(String, Op
         return Ok(None);
     };
     let group = groups_of(ch, &[&device.device_id])?.remove(&device.device_id).flatten();
-    Ok(Some((device.device_id, group)))
+    Ok(Some((device, group)))
+}
+
+/// The Defender device id and device group for a device id or name.
+pub fn device_of(ch: &ClickHouse, id_or_name: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+    Ok(device_named(ch, id_or_name, true)?.map(|(device, group)| (device.device_id, group)))
 }
 
 #[derive(Deserialize)]
@@ -199,13 +200,19 @@ pub fn ips_with_prefix(ch: &ClickHouse, prefix: &str, limit: usize, scope: &Scop
     Ok(ch.rows::<Address>(&sql)?.into_iter().map(|a| a.remote_ip).collect())
 }
 
-/// `SELECT * FROM (a UNION ALL b ...)`: the parts' rows in one round trip.
-fn union_all(parts: Vec<Sql>) -> Sql {
-    let mut sql = Sql::new("SELECT * FROM (");
-    for (i, part) in parts.iter().enumerate() {
-        sql = sql.push(if i == 0 { "" } else { " UNION ALL " }).push(part.text());
+/// `(ts >= a AND ts < b) OR ...` in parentheses: `ts` in any of the ranges.
+fn in_ranges(mut sql: Sql, ranges: &[(i64, i64)]) -> Sql {
+    for (i, (lo, hi)) in ranges.iter().enumerate() {
+        sql = sql.push(if i == 0 { "((ts >= " } else { " OR (ts >= " }).int(*lo).push(" AND ts < ").int(*hi).push(")");
     }
     sql.push(")")
+}
+
+#[derive(Deserialize)]
+struct DeviceTotal {
+    device_id: String,
+    n: u64,
+    last_ts: i64,
 }
 
 #[derive(Deserialize)]
@@ -242,7 +249,7 @@ struct EventRow {
 
 impl EventSource for ClickHouse {
     fn device_days(&self, ip: &str, from: i64, to: i64, scope: &Scope) -> Result<Vec<DeviceDay>, StoreError> {
-        // One query (one round trip): the partial days from the events, the whole days from the rollup.
+        // The partial days from the events, the whole days from the rollup.
         let split = DaySplit::new(from, to);
         let mut parts = Vec::new();
         let partial: Vec<(i64, i64)> = split.partial().collect();
@@ -254,7 +261,12 @@ impl EventSource for ClickHouse {
             .string(ip)
             .push(" AND (");
             for (i, (lo, hi)) in partial.into_iter().enumerate() {
-                sql = sql.push(if i == 0 { "(ts >= " } else { " OR (ts >= " }).int(lo).push(" AND ts < ").int(hi).push(")");
+                sql = sql
+                    .push(if i == 0 { "(ts >= " } else { " OR (ts >= " })
+                    .int(lo)
+                    .push(" AND ts < ")
+                    .int(hi)
+                    .push(")");
             }
             parts.push(scoped(sql.push(")"), scope).push(" GROUP BY day, device_id"));
         }
@@ -270,14 +282,49 @@ impl EventSource for ClickHouse {
             .int(end);
             parts.push(scoped(sql, scope).push(" GROUP BY day, device_id"));
         }
-        if parts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<DayRow> = self.rows(&union_all(parts))?;
+        // The parts concurrently: each is a read of its own table.
+        let rows: Vec<DayRow> = self.rows_of_each(&parts)?.into_iter().flatten().collect();
         Ok(rows
             .into_iter()
             .map(|r| DeviceDay { day: r.day, device: r.device_id, n: r.n, first_ts: r.first_ts, last_ts: r.last_ts })
             .collect())
+    }
+
+    fn device_totals(
+        &self,
+        ip: &str,
+        from: i64,
+        to: i64,
+        scope: &Scope,
+    ) -> Result<Vec<(String, u64, i64)>, StoreError> {
+        // Summed by the server: a busy address has a row per device-day, its answer one per device.
+        let split = DaySplit::new(from, to);
+        let mut parts = Vec::new();
+        let partial: Vec<(i64, i64)> = split.partial().collect();
+        if !partial.is_empty() {
+            let sql = Sql::new("SELECT device_id, count() AS n, max(ts) AS last_ts FROM events WHERE remote_ip = ")
+                .string(ip)
+                .push(" AND ");
+            parts.push(scoped(in_ranges(sql, &partial), scope).push(" GROUP BY device_id"));
+        }
+        if let Some((first, end)) = split.whole_days() {
+            let sql = Sql::new(
+                "SELECT device_id, countMerge(n) AS n, maxMerge(last_ts) AS last_ts FROM ip_day_device WHERE remote_ip = ",
+            )
+            .string(ip)
+            .push(" AND day >= ")
+            .int(first)
+            .push(" AND day < ")
+            .int(end);
+            parts.push(scoped(sql, scope).push(" GROUP BY device_id"));
+        }
+        let mut per_device: HashMap<String, (u64, i64)> = HashMap::new();
+        for r in self.rows_of_each::<DeviceTotal>(&parts)?.into_iter().flatten() {
+            let e = per_device.entry(r.device_id).or_insert((0, i64::MIN));
+            e.0 += r.n;
+            e.1 = e.1.max(r.last_ts);
+        }
+        Ok(per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect())
     }
 
     fn events_at(&self, at: &[(String, i64, String)]) -> Result<Vec<Option<EventDetails>>, StoreError> {
@@ -374,11 +421,8 @@ impl EventSource for ClickHouse {
                 .push(" GROUP BY remote_ip"),
             );
         }
-        if parts.is_empty() {
-            return Ok(Vec::new());
-        }
         let mut per_ip: HashMap<String, (u64, i64)> = HashMap::new();
-        for r in self.rows::<RemoteRow>(&union_all(parts))? {
+        for r in self.rows_of_each::<RemoteRow>(&parts)?.into_iter().flatten() {
             let e = per_ip.entry(r.remote_ip).or_insert((0, i64::MIN));
             e.0 += r.n;
             e.1 = e.1.max(r.last_ts);

@@ -7,6 +7,7 @@
 //!   `-Merge` and `GROUP BY` so that answers are right before background merges happen.
 //! - `alerts`, `alert_ips`, `machines`, `devices` (names from events and machines) and `device_groups`:
 //!   `ReplacingMergeTree`s versioned by write time, read with `FINAL`: importing the same data twice changes no answer.
+//! - `imported_files`: the SHA-256 of each events file imported, since events are appended, not matched.
 //!
 //! In a cluster each of these is a `*_local` table on every shard, created `ON CLUSTER`, under a `Distributed` table
 //! of the plain name, sharded by the remote IP (events and rollups) or the entity's id, so one IP's rows live on one
@@ -81,6 +82,12 @@ const TABLES: &[Table] = &[
         columns: "device_id String, device_name String, version UInt64",
         engine: "ReplacingMergeTree(version) ORDER BY device_id",
         shard_by: "cityHash64(device_id)",
+    },
+    Table {
+        name: "imported_files",
+        columns: "sha256 String, file String, events UInt64, imported DateTime, version UInt64",
+        engine: "ReplacingMergeTree(version) ORDER BY sha256",
+        shard_by: "cityHash64(sha256)",
     },
     Table {
         name: "device_groups",

@@ -45,6 +45,12 @@ impl Row<'_> {
         }
     }
 
+    /// Fixed-width numbers: little-endian bytes.
+    fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.extend_from_slice(bytes);
+        self
+    }
+
     fn string(&mut self, s: &str) -> &mut Self {
         self.length(s.len());
         self.0.extend_from_slice(s.as_bytes());
@@ -65,23 +71,19 @@ impl Row<'_> {
     }
 
     fn i64(&mut self, v: i64) -> &mut Self {
-        self.0.extend_from_slice(&v.to_le_bytes());
-        self
+        self.raw(&v.to_le_bytes())
     }
 
     fn i32(&mut self, v: i32) -> &mut Self {
-        self.0.extend_from_slice(&v.to_le_bytes());
-        self
+        self.raw(&v.to_le_bytes())
     }
 
     fn u16(&mut self, v: u16) -> &mut Self {
-        self.0.extend_from_slice(&v.to_le_bytes());
-        self
+        self.raw(&v.to_le_bytes())
     }
 
     fn u64(&mut self, v: u64) -> &mut Self {
-        self.0.extend_from_slice(&v.to_le_bytes());
-        self
+        self.raw(&v.to_le_bytes())
     }
 
     fn strings(&mut self, values: &[String]) -> &mut Self {
