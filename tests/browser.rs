@@ -107,7 +107,7 @@ impl Served {
             alerts: Some(fixtures.join("alerts.json")),
             events: Some(events),
         };
-        import(&store, &files, &mut |_| {}).expect("fixtures import");
+        import(&store.data(), &files, &mut |_| {}).expect("fixtures import");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(Arc::clone(&store), ServerConfig { dist: Some(dist_dir()), ..config })
