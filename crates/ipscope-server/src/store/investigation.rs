@@ -12,14 +12,6 @@ use rusqlite::Connection;
 use super::queries::{self, millis, DeviceDay, EventDetails, DAY_MS};
 use super::{Scope, StoreError};
 
-/// How many devices, and the newest ones with their totals and last connection's details.
-pub type NewestDevices = (u64, Vec<((String, u64, i64), Option<EventDetails>)>);
-
-/// The observed-devices order of (device id, connections, last ts): newest first, ties by device id.
-pub fn newest_first(a: &(String, u64, i64), b: &(String, u64, i64)) -> std::cmp::Ordering {
-    b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0))
-}
-
 /// The reads the answers are composed of, as each store does them.
 pub trait EventSource {
     /// Device-days of `ip` in `[from, to)` (ms) of the devices in `scope`.
@@ -40,26 +32,6 @@ pub trait EventSource {
             e.1 = e.1.max(r.last_ts);
         }
         Ok(per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect())
-    }
-    /// The devices of `ip` in `[from, to)` in `scope`, newest first (ties by device id), at most `top`, each as
-    /// (device id, connections, last ts) with its last connection's details; and how many devices there are in all.
-    /// By default from `device_totals` and then `events_at`; a store can do both at once.
-    fn newest_devices(
-        &self,
-        ip: &str,
-        from: i64,
-        to: i64,
-        scope: &Scope,
-        top: usize,
-    ) -> Result<NewestDevices, StoreError> {
-        let mut newest = self.device_totals(ip, from, to, scope)?;
-        let count = newest.len() as u64;
-        newest.sort_unstable_by(newest_first);
-        newest.truncate(top);
-        let at: Vec<(String, i64, String)> =
-            newest.iter().map(|(d, _, last)| (ip.to_string(), *last, d.clone())).collect();
-        let details = self.events_at(&at)?;
-        Ok((count, newest.into_iter().zip(details).collect()))
     }
     /// For each (remote IP, ts, device id), that connection's details (the first by local port, remote port and
     /// action type when several share the moment), in the same order.
@@ -154,9 +126,14 @@ pub fn observed_devices(
 ) -> Result<ObservedDevices, StoreError> {
     let key = ip.to_string();
     let (from, to) = bounds(period);
-    let (count, newest) = src.newest_devices(&key, from, to, scope, top)?;
+    let mut newest = src.device_totals(&key, from, to, scope)?;
+    let count = newest.len() as u64;
+    newest.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    newest.truncate(top);
+    let at: Vec<(String, i64, String)> = newest.iter().map(|(d, _, last)| (key.clone(), *last, d.clone())).collect();
+    let details = src.events_at(&at)?;
     let mut value = Vec::with_capacity(newest.len());
-    for ((_, connections, last_ts), e) in newest {
+    for ((_, connections, last_ts), e) in newest.into_iter().zip(details) {
         let Some(e) = e else {
             continue;
         };

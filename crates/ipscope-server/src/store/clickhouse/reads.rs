@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{ClickHouse, Sql};
-use crate::store::investigation::{newest_first, EventSource, NewestDevices};
+use crate::store::investigation::EventSource;
 use crate::store::queries::{minimal_machine, DaySplit, DeviceDay, EventDetails, MAX_SCOPED_CANDIDATES};
 use crate::store::{Scope, StoreError};
 
@@ -200,62 +200,6 @@ pub fn ips_with_prefix(ch: &ClickHouse, prefix: &str, limit: usize, scope: &Scop
     Ok(ch.rows::<Address>(&sql)?.into_iter().map(|a| a.remote_ip).collect())
 }
 
-/// A row read as `serde_json::Value` as the type it is.
-fn typed<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, StoreError> {
-    serde_json::from_value(v).map_err(|e| StoreError::ClickHouse(format!("unexpected row from ClickHouse: {e}")))
-}
-
-/// The reads whose rows, summed per device, are each device's (connections, last ts) in the period: the partial
-/// days from the events, the whole days from the rollup.
-fn totals_parts(ip: &str, from: i64, to: i64, scope: &Scope) -> Vec<Sql> {
-    let split = DaySplit::new(from, to);
-    let mut parts = Vec::new();
-    let partial: Vec<(i64, i64)> = split.partial().collect();
-    if !partial.is_empty() {
-        let sql = Sql::new("SELECT device_id, count() AS n, max(ts) AS last_ts FROM events WHERE remote_ip = ")
-            .string(ip)
-            .push(" AND ");
-        parts.push(scoped(in_ranges(sql, &partial), scope).push(" GROUP BY device_id"));
-    }
-    if let Some((first, end)) = split.whole_days() {
-        let sql = Sql::new(
-            "SELECT device_id, countMerge(n) AS n, maxMerge(last_ts) AS last_ts FROM ip_day_device WHERE remote_ip = ",
-        )
-        .string(ip)
-        .push(" AND day >= ")
-        .int(first)
-        .push(" AND day < ")
-        .int(end);
-        parts.push(scoped(sql, scope).push(" GROUP BY device_id"));
-    }
-    parts
-}
-
-/// Per device: (device id, connections, last ts), summed over the parts' rows.
-fn sum_totals(rows: impl IntoIterator<Item = DeviceTotal>) -> Vec<(String, u64, i64)> {
-    let mut per_device: HashMap<String, (u64, i64)> = HashMap::new();
-    for r in rows {
-        let e = per_device.entry(r.device_id).or_insert((0, i64::MIN));
-        e.0 += r.n;
-        e.1 = e.1.max(r.last_ts);
-    }
-    per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect()
-}
-
-/// The connections at given moments, with each device's newest name: `EVENTS_AT`, the remote IPs, a filter on
-/// `(remote_ip, ts, device_id)` or `(ts, device_id)`, `EVENTS_AT_END`, `IN (` a list or `GLOBAL IN (` a query of the
-/// device ids, `)` and `EVENTS_AT_NAMES`. Of several connections at one moment, the first by local port, remote port and action type,
-/// as on SQLite.
-const EVENTS_AT: &str = "SELECT remote_ip, ts, device_id, remote_port, protocol, action_type, local_ip, remote_url,
-        file_name, sha1, name
-     FROM (SELECT remote_ip, ts, device_id, local_port, remote_port, protocol, action_type, local_ip, remote_url,
-                  file_name, sha1
-           FROM events WHERE remote_ip IN ";
-const EVENTS_AT_END: &str = " ORDER BY remote_ip, ts, device_id, local_port, remote_port, action_type
-     LIMIT 1 BY remote_ip, ts, device_id)
-     ANY LEFT JOIN (SELECT device_id, argMax(device_name, version) AS name FROM devices WHERE device_id ";
-const EVENTS_AT_NAMES: &str = " GROUP BY device_id) USING device_id";
-
 /// `(ts >= a AND ts < b) OR ...` in parentheses: `ts` in any of the ranges.
 fn in_ranges(mut sql: Sql, ranges: &[(i64, i64)]) -> Sql {
     for (i, (lo, hi)) in ranges.iter().enumerate() {
@@ -285,23 +229,6 @@ struct RemoteRow {
     remote_ip: String,
     n: u64,
     last_ts: i64,
-}
-
-impl EventRow {
-    fn into_details(self) -> EventDetails {
-        EventDetails {
-            device_name: self.name,
-            device_id: self.device_id,
-            remote_ip: self.remote_ip,
-            remote_port: self.remote_port,
-            protocol: self.protocol,
-            action_type: self.action_type,
-            local_ip: self.local_ip,
-            remote_url: self.remote_url,
-            file_name: self.file_name,
-            sha1: self.sha1,
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -370,64 +297,34 @@ impl EventSource for ClickHouse {
         to: i64,
         scope: &Scope,
     ) -> Result<Vec<(String, u64, i64)>, StoreError> {
-        Ok(sum_totals(self.rows_of_each::<DeviceTotal>(&totals_parts(ip, from, to, scope))?.into_iter().flatten()))
-    }
-
-    fn newest_devices(
-        &self,
-        ip: &str,
-        from: i64,
-        to: i64,
-        scope: &Scope,
-        top: usize,
-    ) -> Result<NewestDevices, StoreError> {
-        // The totals and the newest devices' last connections at once: the second query picks the same newest
-        // devices from the same rows itself.
-        let parts = totals_parts(ip, from, to, scope);
-        if parts.is_empty() {
-            return Ok((0, Vec::new()));
+        // Summed by the server: a busy address has a row per device-day, its answer one per device.
+        let split = DaySplit::new(from, to);
+        let mut parts = Vec::new();
+        let partial: Vec<(i64, i64)> = split.partial().collect();
+        if !partial.is_empty() {
+            let sql = Sql::new("SELECT device_id, count() AS n, max(ts) AS last_ts FROM events WHERE remote_ip = ")
+                .string(ip)
+                .push(" AND ");
+            parts.push(scoped(in_ranges(sql, &partial), scope).push(" GROUP BY device_id"));
         }
-        let mut newest = Sql::new("SELECT last_ts, device_id FROM (SELECT device_id, max(last_ts) AS last_ts FROM (");
-        for (i, part) in parts.iter().enumerate() {
-            newest = newest.push(if i == 0 { "" } else { " UNION ALL " }).push(part.text());
+        if let Some((first, end)) = split.whole_days() {
+            let sql = Sql::new(
+                "SELECT device_id, countMerge(n) AS n, maxMerge(last_ts) AS last_ts FROM ip_day_device WHERE remote_ip = ",
+            )
+            .string(ip)
+            .push(" AND day >= ")
+            .int(first)
+            .push(" AND day < ")
+            .int(end);
+            parts.push(scoped(sql, scope).push(" GROUP BY device_id"));
         }
-        let newest =
-            newest.push(") GROUP BY device_id ORDER BY last_ts DESC, device_id LIMIT ").int(top as i64).push(")");
-        let details = Sql::new(EVENTS_AT)
-            .strings([ip])
-            .push(" AND (ts, device_id) GLOBAL IN (")
-            .push(newest.text())
-            .push(")")
-            .push(EVENTS_AT_END)
-            .push("GLOBAL IN (SELECT device_id FROM (")
-            .push(newest.text())
-            .push("))")
-            .push(EVENTS_AT_NAMES);
-        let mut queries = parts;
-        queries.push(details);
-        let mut answers = self.rows_of_each::<serde_json::Value>(&queries)?;
-        let found = answers.pop().unwrap_or_default();
-
-        let totals = answers.into_iter().flatten().map(typed).collect::<Result<Vec<DeviceTotal>, _>>()?;
-        let mut totals = sum_totals(totals);
-        let count = totals.len() as u64;
-        totals.sort_unstable_by(newest_first);
-        totals.truncate(top);
-        let mut details: HashMap<(i64, String), EventDetails> = HashMap::new();
-        for row in found {
-            let r: EventRow = typed(row)?;
-            details.insert((r.ts, r.device_id.clone()), r.into_details());
+        let mut per_device: HashMap<String, (u64, i64)> = HashMap::new();
+        for r in self.rows_of_each::<DeviceTotal>(&parts)?.into_iter().flatten() {
+            let e = per_device.entry(r.device_id).or_insert((0, i64::MIN));
+            e.0 += r.n;
+            e.1 = e.1.max(r.last_ts);
         }
-        Ok((
-            count,
-            totals
-                .into_iter()
-                .map(|t| {
-                    let d = details.remove(&(t.2, t.0.clone()));
-                    (t, d)
-                })
-                .collect(),
-        ))
+        Ok(per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect())
     }
 
     fn events_at(&self, at: &[(String, i64, String)]) -> Result<Vec<Option<EventDetails>>, StoreError> {
@@ -437,7 +334,15 @@ impl EventSource for ClickHouse {
         let mut ips: Vec<&str> = at.iter().map(|(ip, _, _)| ip.as_str()).collect();
         ips.sort_unstable();
         ips.dedup();
-        let mut sql = Sql::new(EVENTS_AT).strings(ips).push(" AND (remote_ip, ts, device_id) IN (");
+        let mut sql = Sql::new(
+            "SELECT remote_ip, ts, device_id, remote_port, protocol, action_type, local_ip, remote_url, file_name, sha1,
+                    name
+             FROM (SELECT remote_ip, ts, device_id, local_port, remote_port, protocol, action_type, local_ip, remote_url,
+                          file_name, sha1
+                   FROM events WHERE remote_ip IN ",
+        )
+        .strings(ips.iter().copied())
+        .push(" AND (remote_ip, ts, device_id) IN (");
         for (i, (ip, ts, device)) in at.iter().enumerate() {
             sql = sql
                 .push(if i == 0 { "(" } else { ", (" })
@@ -448,20 +353,38 @@ impl EventSource for ClickHouse {
                 .string(device)
                 .push(")");
         }
+        // With each device's newest name, in the same round trip.
         let mut devices: Vec<&str> = at.iter().map(|(_, _, d)| d.as_str()).collect();
         devices.sort_unstable();
         devices.dedup();
-        let mut list = Sql::new("");
-        for (i, device) in devices.into_iter().enumerate() {
-            list = list.push(if i == 0 { "" } else { ", " }).string(device);
-        }
-        let sql = sql.push(")").push(EVENTS_AT_END).push("IN (").push(list.text()).push(")").push(EVENTS_AT_NAMES);
-        let mut found: HashMap<(String, i64, String), EventRow> = self
-            .rows::<EventRow>(&sql)?
-            .into_iter()
-            .map(|r| ((r.remote_ip.clone(), r.ts, r.device_id.clone()), r))
-            .collect();
-        Ok(at.iter().map(|key| found.remove(key).map(EventRow::into_details)).collect())
+        let sql = sql
+            .push(
+                ") ORDER BY remote_ip, ts, device_id, local_port, remote_port, action_type
+                 LIMIT 1 BY remote_ip, ts, device_id) ANY LEFT JOIN (SELECT device_id, argMax(device_name, version) AS name
+                 FROM devices WHERE device_id IN ",
+            )
+            .strings(devices)
+            .push(" GROUP BY device_id) USING device_id");
+        let rows: Vec<EventRow> = self.rows(&sql)?;
+        let mut found: HashMap<(String, i64, String), EventRow> =
+            rows.into_iter().map(|r| ((r.remote_ip.clone(), r.ts, r.device_id.clone()), r)).collect();
+        Ok(at
+            .iter()
+            .map(|key| {
+                found.remove(key).map(|r| EventDetails {
+                    device_name: r.name,
+                    device_id: r.device_id,
+                    remote_ip: r.remote_ip,
+                    remote_port: r.remote_port,
+                    protocol: r.protocol,
+                    action_type: r.action_type,
+                    local_ip: r.local_ip,
+                    remote_url: r.remote_url,
+                    file_name: r.file_name,
+                    sha1: r.sha1,
+                })
+            })
+            .collect())
     }
 
     fn device_remote_ips(
