@@ -307,7 +307,13 @@ impl ClickHouse {
         for (i, answer) in rx.iter() {
             answers[i] = match answer {
                 Err(e) => {
-                    let cause = std::error::Error::source(&e).map_or(e.to_string(), |s| s.to_string());
+                    // The innermost cause says what happened ("Connection refused"), the outer ones where.
+                    let mut cause = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        cause = s.to_string();
+                        source = s.source();
+                    }
                     Err(failed(format!("ClickHouse at {} does not answer: {cause}", self.url)))
                 }
                 Ok((status, bytes)) if status.is_success() => Ok(bytes.to_vec()),
