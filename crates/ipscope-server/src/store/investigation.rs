@@ -12,6 +12,22 @@ use rusqlite::Connection;
 use super::queries::{self, millis, DeviceDay, EventDetails, DAY_MS};
 use super::{Scope, StoreError};
 
+/// (key, connections, last ts) rows summed per key: connections added, the latest last kept; in no particular order.
+pub fn sum_by_key(rows: impl IntoIterator<Item = (String, u64, i64)>) -> Vec<(String, u64, i64)> {
+    let mut per_key: HashMap<String, (u64, i64)> = HashMap::new();
+    for (key, n, last) in rows {
+        let e = per_key.entry(key).or_insert((0, i64::MIN));
+        e.0 += n;
+        e.1 = e.1.max(last);
+    }
+    per_key.into_iter().map(|(k, (n, last))| (k, n, last)).collect()
+}
+
+/// The order of (key, connections, last ts) rows in answers: newest first, ties by key.
+pub fn newest_first(a: &(String, u64, i64), b: &(String, u64, i64)) -> std::cmp::Ordering {
+    b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0))
+}
+
 /// The reads the answers are composed of, as each store does them.
 pub trait EventSource {
     /// Device-days of `ip` in `[from, to)` (ms) of the devices in `scope`.
@@ -25,13 +41,7 @@ pub trait EventSource {
         to: i64,
         scope: &Scope,
     ) -> Result<Vec<(String, u64, i64)>, StoreError> {
-        let mut per_device: HashMap<String, (u64, i64)> = HashMap::new();
-        for r in self.device_days(ip, from, to, scope)? {
-            let e = per_device.entry(r.device).or_insert((0, i64::MIN));
-            e.0 += r.n;
-            e.1 = e.1.max(r.last_ts);
-        }
-        Ok(per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect())
+        Ok(sum_by_key(self.device_days(ip, from, to, scope)?.into_iter().map(|r| (r.device, r.n, r.last_ts))))
     }
     /// For each (remote IP, ts, device id), that connection's details (the first by local port, remote port and
     /// action type when several share the moment), in the same order.
@@ -128,7 +138,7 @@ pub fn observed_devices(
     let (from, to) = bounds(period);
     let mut newest = src.device_totals(&key, from, to, scope)?;
     let count = newest.len() as u64;
-    newest.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    newest.sort_unstable_by(newest_first);
     newest.truncate(top);
     let at: Vec<(String, i64, String)> = newest.iter().map(|(d, _, last)| (key.clone(), *last, d.clone())).collect();
     let details = src.events_at(&at)?;

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{ClickHouse, Sql};
-use crate::store::investigation::EventSource;
+use crate::store::investigation::{newest_first, sum_by_key, EventSource};
 use crate::store::queries::{minimal_machine, DaySplit, DeviceDay, EventDetails, MAX_SCOPED_CANDIDATES};
 use crate::store::{Scope, StoreError};
 
@@ -318,13 +318,8 @@ impl EventSource for ClickHouse {
             .int(end);
             parts.push(scoped(sql, scope).push(" GROUP BY device_id"));
         }
-        let mut per_device: HashMap<String, (u64, i64)> = HashMap::new();
-        for r in self.rows_of_each::<DeviceTotal>(&parts)?.into_iter().flatten() {
-            let e = per_device.entry(r.device_id).or_insert((0, i64::MIN));
-            e.0 += r.n;
-            e.1 = e.1.max(r.last_ts);
-        }
-        Ok(per_device.into_iter().map(|(d, (n, last))| (d, n, last)).collect())
+        let rows = self.rows_of_each::<DeviceTotal>(&parts)?.into_iter().flatten();
+        Ok(sum_by_key(rows.map(|r| (r.device_id, r.n, r.last_ts))))
     }
 
     fn events_at(&self, at: &[(String, i64, String)]) -> Result<Vec<Option<EventDetails>>, StoreError> {
@@ -421,14 +416,9 @@ impl EventSource for ClickHouse {
                 .push(" GROUP BY remote_ip"),
             );
         }
-        let mut per_ip: HashMap<String, (u64, i64)> = HashMap::new();
-        for r in self.rows_of_each::<RemoteRow>(&parts)?.into_iter().flatten() {
-            let e = per_ip.entry(r.remote_ip).or_insert((0, i64::MIN));
-            e.0 += r.n;
-            e.1 = e.1.max(r.last_ts);
-        }
-        let mut out: Vec<(String, u64, i64)> = per_ip.into_iter().map(|(ip, (n, last))| (ip, n, last)).collect();
-        out.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        let rows = self.rows_of_each::<RemoteRow>(&parts)?.into_iter().flatten();
+        let mut out = sum_by_key(rows.map(|r| (r.remote_ip, r.n, r.last_ts)));
+        out.sort_unstable_by(newest_first);
         out.truncate(limit);
         Ok(out)
     }
