@@ -102,9 +102,9 @@ enum Command {
     },
     /// Follow a folder the Streaming API's storage-account export is synced into, storing new records as they come.
     Ingest {
-        /// The database file (created if missing).
-        #[arg(long)]
-        db: PathBuf,
+        /// The store (a SQLite file is created if missing; ingestion writes to SQLite only for now).
+        #[command(flatten)]
+        store: StoreArgs,
         /// The folder (its `.json` blobs, at any depth: `.../y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`).
         #[arg(long)]
         watch: PathBuf,
@@ -506,11 +506,22 @@ async fn main() -> anyhow::Result<()> {
             ipscope_server::serve(listener, state).await?;
         }
         Command::Token { command } => token_command(command)?,
-        Command::Ingest { db, watch, poll_seconds, once } => {
+        Command::Ingest { store, watch, poll_seconds, once } => {
             if !watch.is_dir() {
                 anyhow::bail!("--watch {}: no such folder", watch.display());
             }
-            let store = open(&db)?;
+            if let Some(url) = store.store.as_deref().filter(|u| u.starts_with("clickhouse://")) {
+                // Shown without its password.
+                let url = ClickHouseUrl::parse(url, None).map_or_else(|_| "URL".to_string(), |u| u.to_string());
+                anyhow::bail!(
+                    "ingest writes to a SQLite store only for now: it stores each blob's position in the same \
+                     transaction as its rows, which ClickHouse cannot; `import --store {url} --events BLOB` reads the \
+                     same PT1H.json blobs"
+                );
+            }
+            let (_, Some(store)) = open_store(&store, true)? else {
+                anyhow::bail!("ingest needs a SQLite store: --db PATH");
+            };
             loop {
                 let pass = {
                     let (store, watch) = (Arc::clone(&store), watch.clone());
