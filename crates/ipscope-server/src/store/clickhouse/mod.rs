@@ -3,7 +3,7 @@
 //!
 //! Values reach SQL only through [`Sql`], which quotes each as a ClickHouse string or number literal: Debian's
 //! ClickHouse (18.16) has no query parameters (`{name:Type}` arrived in 19.x), so quoting is the one path, and it is
-//! tested against the server with every byte value.
+//! tested against the server with every ASCII character, quotes, backslashes and injection attempts.
 
 pub mod local;
 pub mod reads;
