@@ -32,6 +32,21 @@ impl Drop for LocalClickHouse {
     }
 }
 
+/// `command`'s process is killed when the thread that started it ends, so that a test killed from outside leaves no
+/// server behind (ZooKeeper's script `exec`s java, which keeps the setting).
+fn dies_with_parent(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `prctl` is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -104,7 +119,7 @@ impl LocalClickHouse {
             ),
         )?;
         let log = std::fs::File::create(dir.join("zookeeper.log"))?;
-        let child = Command::new(ZOOKEEPER_SCRIPT)
+        let child = dies_with_parent(&mut Command::new(ZOOKEEPER_SCRIPT))
             .arg("start-foreground")
             .arg(dir.join("zoo.cfg"))
             .env("ZOOCFGDIR", &dir)
@@ -179,7 +194,7 @@ impl LocalClickHouse {
 "#,
         )?;
         let log = std::fs::File::create(dir.join("stdout.log"))?;
-        let child = Command::new("clickhouse-server")
+        let child = dies_with_parent(&mut Command::new("clickhouse-server"))
             .arg(format!("--config-file={}", dir.join("config.xml").display()))
             .current_dir(&dir)
             .stdin(Stdio::null())
