@@ -387,7 +387,7 @@ impl ClickHouse {
         let count = |sql: Sql| -> Result<u64, StoreError> { Ok(self.rows::<Count>(&sql)?.first().map_or(0, |c| c.n)) };
         let events = count(Sql::new("SELECT count() AS n FROM events WHERE ts < ").int(first_ms))?;
         if events > 0 {
-            let on_cluster = self.cluster.as_ref().map(|c| format!(" ON CLUSTER {c}")).unwrap_or_default();
+            let on_cluster = self.on_cluster();
             for (table, column, bound) in
                 [("events", "ts", first_ms), ("ip_day_device", "day", first_day), ("device_day_ip", "day", first_day)]
             {

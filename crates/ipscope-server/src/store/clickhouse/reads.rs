@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::{ClickHouse, Sql};
 use crate::store::investigation::{newest_first, sum_by_key, EventSource};
 use crate::store::queries::{minimal_machine, DaySplit, DeviceDay, EventDetails, MAX_SCOPED_CANDIDATES};
+use crate::store::writes::evidence_ips;
 use crate::store::{Scope, StoreError};
 
 fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
@@ -90,21 +91,15 @@ pub fn alert(ch: &ClickHouse, id: &str, scope: &Scope) -> Result<Option<Alert>, 
     Ok(alerts_in_scope(ch, Sql::new(ALERT_COLUMNS).push("id = ").string(id), scope)?.pop())
 }
 
-#[derive(Deserialize)]
-struct AlertIps {
-    ips: Vec<String>,
-}
-
-/// The IPs named in an alert's evidence, or `None` when the alert does not exist or is outside `scope`.
+/// The IPs named in an alert's evidence, or `None` when the alert does not exist or is outside `scope`: the ones
+/// stored with it, read from its entity.
 pub fn alert_ips(ch: &ClickHouse, id: &str, scope: &Scope) -> Result<Option<Vec<String>>, StoreError> {
-    if alert(ch, id, scope)?.is_none() {
-        return Ok(None);
-    }
-    let rows: Vec<AlertIps> = ch.rows(&Sql::new("SELECT ips FROM alerts FINAL WHERE id = ").string(id))?;
-    let mut ips = rows.into_iter().next().map(|r| r.ips).unwrap_or_default();
-    ips.sort_unstable();
-    ips.dedup();
-    Ok(Some(ips))
+    Ok(alert(ch, id, scope)?.map(|a| {
+        let mut ips: Vec<String> = evidence_ips(&a).iter().map(ToString::to_string).collect();
+        ips.sort_unstable();
+        ips.dedup();
+        ips
+    }))
 }
 
 /// Alerts on a machine, newest first, those in `scope` only.
@@ -200,6 +195,34 @@ pub fn ips_with_prefix(ch: &ClickHouse, prefix: &str, limit: usize, scope: &Scop
     Ok(ch.rows::<Address>(&sql)?.into_iter().map(|a| a.remote_ip).collect())
 }
 
+/// The reads of one answer over `[from, to)` (ms), to be sent at once: the partial days at either end from the events
+/// (`events`, ending in `WHERE column = `), the whole days from a rollup (`rollup`, the same), each for `key`, limited to
+/// `scope`'s devices when given, then `group_by`.
+fn period_reads(
+    (from, to): (i64, i64),
+    key: &str,
+    events: &str,
+    rollup: &str,
+    scope: Option<&Scope>,
+    group_by: &str,
+) -> Vec<Sql> {
+    let limited = |sql: Sql| match scope {
+        Some(scope) => scoped(sql, scope),
+        None => sql,
+    };
+    let split = DaySplit::new(from, to);
+    let partial: Vec<(i64, i64)> = split.partial().collect();
+    let mut parts = Vec::new();
+    if !partial.is_empty() {
+        parts.push(limited(in_ranges(Sql::new(events).string(key).push(" AND "), &partial)).push(group_by));
+    }
+    if let Some((first, end)) = split.whole_days() {
+        let sql = Sql::new(rollup).string(key).push(" AND day >= ").int(first).push(" AND day < ").int(end);
+        parts.push(limited(sql).push(group_by));
+    }
+    parts
+}
+
 /// `(ts >= a AND ts < b) OR ...` in parentheses: `ts` in any of the ranges.
 fn in_ranges(mut sql: Sql, ranges: &[(i64, i64)]) -> Sql {
     for (i, (lo, hi)) in ranges.iter().enumerate() {
@@ -249,39 +272,16 @@ struct EventRow {
 
 impl EventSource for ClickHouse {
     fn device_days(&self, ip: &str, from: i64, to: i64, scope: &Scope) -> Result<Vec<DeviceDay>, StoreError> {
-        // The partial days from the events, the whole days from the rollup.
-        let split = DaySplit::new(from, to);
-        let mut parts = Vec::new();
-        let partial: Vec<(i64, i64)> = split.partial().collect();
-        if !partial.is_empty() {
-            let mut sql = Sql::new(
-                "SELECT toInt64(intDiv(ts, 86400000)) AS day, device_id, count() AS n, min(ts) AS first_ts,
-                        max(ts) AS last_ts FROM events WHERE remote_ip = ",
-            )
-            .string(ip)
-            .push(" AND (");
-            for (i, (lo, hi)) in partial.into_iter().enumerate() {
-                sql = sql
-                    .push(if i == 0 { "(ts >= " } else { " OR (ts >= " })
-                    .int(lo)
-                    .push(" AND ts < ")
-                    .int(hi)
-                    .push(")");
-            }
-            parts.push(scoped(sql.push(")"), scope).push(" GROUP BY day, device_id"));
-        }
-        if let Some((first, end)) = split.whole_days() {
-            let sql = Sql::new(
-                "SELECT toInt64(day) AS day, device_id, countMerge(n) AS n, minMerge(first_ts) AS first_ts,
-                        maxMerge(last_ts) AS last_ts FROM ip_day_device WHERE remote_ip = ",
-            )
-            .string(ip)
-            .push(" AND day >= ")
-            .int(first)
-            .push(" AND day < ")
-            .int(end);
-            parts.push(scoped(sql, scope).push(" GROUP BY day, device_id"));
-        }
+        let parts = period_reads(
+            (from, to),
+            ip,
+            "SELECT toInt64(intDiv(ts, 86400000)) AS day, device_id, count() AS n, min(ts) AS first_ts,
+                    max(ts) AS last_ts FROM events WHERE remote_ip = ",
+            "SELECT toInt64(day) AS day, device_id, countMerge(n) AS n, minMerge(first_ts) AS first_ts,
+                    maxMerge(last_ts) AS last_ts FROM ip_day_device WHERE remote_ip = ",
+            Some(scope),
+            " GROUP BY day, device_id",
+        );
         // The parts concurrently: each is a read of its own table.
         let rows: Vec<DayRow> = self.rows_of_each(&parts)?.into_iter().flatten().collect();
         Ok(rows
@@ -298,26 +298,14 @@ impl EventSource for ClickHouse {
         scope: &Scope,
     ) -> Result<Vec<(String, u64, i64)>, StoreError> {
         // Summed by the server: a busy address has a row per device-day, its answer one per device.
-        let split = DaySplit::new(from, to);
-        let mut parts = Vec::new();
-        let partial: Vec<(i64, i64)> = split.partial().collect();
-        if !partial.is_empty() {
-            let sql = Sql::new("SELECT device_id, count() AS n, max(ts) AS last_ts FROM events WHERE remote_ip = ")
-                .string(ip)
-                .push(" AND ");
-            parts.push(scoped(in_ranges(sql, &partial), scope).push(" GROUP BY device_id"));
-        }
-        if let Some((first, end)) = split.whole_days() {
-            let sql = Sql::new(
-                "SELECT device_id, countMerge(n) AS n, maxMerge(last_ts) AS last_ts FROM ip_day_device WHERE remote_ip = ",
-            )
-            .string(ip)
-            .push(" AND day >= ")
-            .int(first)
-            .push(" AND day < ")
-            .int(end);
-            parts.push(scoped(sql, scope).push(" GROUP BY device_id"));
-        }
+        let parts = period_reads(
+            (from, to),
+            ip,
+            "SELECT device_id, count() AS n, max(ts) AS last_ts FROM events WHERE remote_ip = ",
+            "SELECT device_id, countMerge(n) AS n, maxMerge(last_ts) AS last_ts FROM ip_day_device WHERE remote_ip = ",
+            Some(scope),
+            " GROUP BY device_id",
+        );
         let rows = self.rows_of_each::<DeviceTotal>(&parts)?.into_iter().flatten();
         Ok(sum_by_key(rows.map(|r| (r.device_id, r.n, r.last_ts))))
     }
@@ -389,33 +377,14 @@ impl EventSource for ClickHouse {
         to: i64,
         limit: usize,
     ) -> Result<Vec<(String, u64, i64)>, StoreError> {
-        let split = DaySplit::new(from, to);
-        let mut parts = Vec::new();
-        for (lo, hi) in split.partial() {
-            parts.push(
-                Sql::new("SELECT remote_ip, count() AS n, max(ts) AS last_ts FROM events WHERE device_id = ")
-                    .string(device)
-                    .push(" AND ts >= ")
-                    .int(lo)
-                    .push(" AND ts < ")
-                    .int(hi)
-                    .push(" GROUP BY remote_ip"),
-            );
-        }
-        if let Some((first, end)) = split.whole_days() {
-            parts.push(
-                Sql::new(
-                    "SELECT remote_ip, countMerge(n) AS n, maxMerge(last_ts) AS last_ts FROM device_day_ip
-                     WHERE device_id = ",
-                )
-                .string(device)
-                .push(" AND day >= ")
-                .int(first)
-                .push(" AND day < ")
-                .int(end)
-                .push(" GROUP BY remote_ip"),
-            );
-        }
+        let parts = period_reads(
+            (from, to),
+            device,
+            "SELECT remote_ip, count() AS n, max(ts) AS last_ts FROM events WHERE device_id = ",
+            "SELECT remote_ip, countMerge(n) AS n, maxMerge(last_ts) AS last_ts FROM device_day_ip WHERE device_id = ",
+            None,
+            " GROUP BY remote_ip",
+        );
         let rows = self.rows_of_each::<RemoteRow>(&parts)?.into_iter().flatten();
         let mut out = sum_by_key(rows.map(|r| (r.remote_ip, r.n, r.last_ts)));
         out.sort_unstable_by(newest_first);

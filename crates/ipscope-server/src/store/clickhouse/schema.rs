@@ -129,7 +129,7 @@ impl ClickHouse {
     }
 
     /// ` ON CLUSTER name`, or nothing.
-    fn on_cluster(&self) -> String {
+    pub(super) fn on_cluster(&self) -> String {
         self.cluster.as_ref().map(|c| format!(" ON CLUSTER {c}")).unwrap_or_default()
     }
 }
