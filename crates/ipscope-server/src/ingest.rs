@@ -1,19 +1,18 @@
 //! `ipscope-server ingest --watch DIR`: follows a folder that the Streaming API's storage-account export is synced
 //! into (azcopy, blobfuse): `.../y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json` blobs of one record per line. New blobs and
 //! blobs that grow during their hour are read from where the last read ended; the rows and the new position are
-//! stored in one transaction, so a restart or a `kill -9` at any moment neither loses nor repeats a record. Short
-//! transactions (a few megabytes of lines each) keep a server on the same file answering.
+//! stored together (`DataStore::write_chunk`: one SQLite transaction, or one ClickHouse block), so a restart or a
+//! `kill -9` at any moment neither loses nor repeats a record. Short chunks (a few megabytes of lines each) keep a
+//! server on the same file answering.
 
-use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
 use crate::import::{events, ImportError, ImportSummary};
-use crate::store::writes::EventWriter;
-use crate::store::{Store, StoreError};
+use crate::store::writes::ChunkEnd;
+use crate::store::{DataStore, StoreError};
 
 /// Bytes of whole lines read per transaction.
 const CHUNK: u64 = 4 << 20;
@@ -55,19 +54,10 @@ fn blobs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Where each blob was read up to: (bytes, lines), by blob name.
-fn positions(store: &Store) -> Result<HashMap<String, (u64, u64)>, StoreError> {
-    store.call_blocking(|c| {
-        let mut stmt = c.prepare("SELECT blob, read_bytes, read_lines FROM ingest_positions")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    })
-}
-
 /// Reads what is new in every blob under `dir`, calling `progress` after each stored chunk with the records read
 /// and the bytes of the backlog done.
 pub fn ingest_once(
-    store: &Store,
+    store: &DataStore,
     dir: &Path,
     progress: &mut dyn FnMut(crate::import::Progress),
 ) -> Result<IngestReport, StoreError> {
@@ -80,7 +70,7 @@ pub fn ingest_once(
             (path, name)
         })
         .collect();
-    let positions = positions(store)?;
+    let positions = store.ingest_positions()?;
     let position = |name: &str| positions.get(name).copied().unwrap_or((0, 0));
     let backlog: u64 = named
         .iter()
@@ -109,7 +99,7 @@ pub fn ingest_once(
 /// Reads the new whole lines of one blob, read up to `(bytes, lines)` so far, a chunk per transaction; `Ok(true)`
 /// if there were any.
 fn ingest_blob(
-    store: &Store,
+    store: &DataStore,
     path: &Path,
     name: &str,
     (mut from, mut lines): (u64, u64),
@@ -122,6 +112,17 @@ fn ingest_blob(
         let mut file = std::fs::File::open(path).map_err(io_error)?;
         let size = file.metadata().map_err(io_error)?.len();
         if size < from {
+            if !store.skips_stored_events() {
+                // Reading it again would store its first rows twice.
+                return Err(ImportError::invalid(
+                    path,
+                    None,
+                    format!(
+                        "is now {size} bytes, shorter than the {from} already read; export blobs only grow, so it is \
+                         not read again (import it yourself if it is a new blob)"
+                    ),
+                ));
+            }
             // Replaced by a shorter blob: read it again from the start (rows already stored are not stored twice).
             tracing::warn!("{} is shorter than what was read of it; reading it again", path.display());
             (from, lines) = (0, 0);
@@ -143,24 +144,8 @@ fn ingest_blob(
             .map_err(|e| ImportError::invalid(path, Some(lines + 1), format!("not UTF-8: {e}")))?;
         let new_lines = text.matches('\n').count() as u64;
         let mut chunk = ImportSummary::default();
-        store.call_blocking(|c| {
-            let tx = c.transaction()?;
-            let stored = {
-                let mut writer = EventWriter::new(&tx);
-                events::import_record_lines(path, text, lines + 1, &mut writer, &mut chunk)
-                    .and_then(|()| writer.finish().map_err(ImportError::from))
-            };
-            if let Err(e) = stored {
-                return Ok(Err(e)); // dropping `tx` rolls the chunk back; the position stays
-            }
-            tx.prepare_cached(
-                "INSERT INTO ingest_positions (blob, read_bytes, read_lines) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (blob) DO UPDATE SET read_bytes = excluded.read_bytes, read_lines = excluded.read_lines",
-            )?
-            .execute(params![name, (from + end as u64) as i64, (lines + new_lines) as i64])?;
-            tx.commit()?;
-            Ok(Ok(()))
-        })??;
+        let end_at = ChunkEnd { blob: name.to_string(), read_bytes: from + end as u64, read_lines: lines + new_lines };
+        store.write_chunk(end_at, |sink| events::import_record_lines(path, text, lines + 1, sink, &mut chunk))?;
         summary.events_read += chunk.events_read;
         summary.events_new += chunk.events_new;
         summary.events_without_remote_ip += chunk.events_without_remote_ip;

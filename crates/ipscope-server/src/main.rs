@@ -102,7 +102,7 @@ enum Command {
     },
     /// Follow a folder the Streaming API's storage-account export is synced into, storing new records as they come.
     Ingest {
-        /// The store (a SQLite file is created if missing; ingestion writes to SQLite only for now).
+        /// The store (a SQLite file is created if missing; ClickHouse: one server, not a cluster).
         #[command(flatten)]
         store: StoreArgs,
         /// The folder (its `.json` blobs, at any depth: `.../y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`).
@@ -510,21 +510,17 @@ async fn main() -> anyhow::Result<()> {
             if !watch.is_dir() {
                 anyhow::bail!("--watch {}: no such folder", watch.display());
             }
-            if let Some(url) = store.store.as_deref().filter(|u| u.starts_with("clickhouse://")) {
-                // Shown without its password.
-                let url = ClickHouseUrl::parse(url, None).map_or_else(|_| "URL".to_string(), |u| u.to_string());
+            if store.clickhouse_cluster.is_some() {
                 anyhow::bail!(
-                    "ingest writes to a SQLite store only for now: it stores each blob's position in the same \
-                     transaction as its rows, which ClickHouse cannot; `import --store {url} --events BLOB` reads the \
-                     same PT1H.json blobs"
+                    "ingest writes to one ClickHouse server: a chunk of a blob and its position are stored together \
+                     only within one server's insert; `import --store URL --clickhouse-cluster NAME --events BLOB` \
+                     reads the same PT1H.json blobs"
                 );
             }
-            let (_, Some(store)) = open_store(&store, true)? else {
-                anyhow::bail!("ingest needs a SQLite store: --db PATH");
-            };
+            let (store, _) = open_store(&store, true)?;
             loop {
                 let pass = {
-                    let (store, watch) = (Arc::clone(&store), watch.clone());
+                    let (store, watch) = (store.clone(), watch.clone());
                     tokio::task::spawn_blocking(move || {
                         ipscope_server::ingest::ingest_once(&store, &watch, &mut progress_report())
                     })

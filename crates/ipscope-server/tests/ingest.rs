@@ -1,6 +1,6 @@
 //! Live ingestion of the Streaming API's storage-account export: blobs appearing and growing, the process killed at
 //! random moments during catch-up and restarted, and in the end every record stored once, with answers equal to a
-//! one-shot import of the same records.
+//! one-shot import of the same records, into SQLite and into one ClickHouse server.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,10 +10,12 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use ipscope_api::period::Period;
 use ipscope_server::import::{import, ImportFiles};
-use ipscope_server::store::{investigation, Scope, Store};
+use ipscope_server::store::clickhouse::local::LocalClickHouse;
+use ipscope_server::store::clickhouse::{ClickHouse, Sql};
+use ipscope_server::store::{investigation, DataStore, Scope, Store};
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ipscope-ingest-{}", std::process::id()));
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ipscope-ingest-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -52,7 +54,7 @@ fn append(path: &Path, text: &str) {
     std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
 }
 
-fn answers(store: &Store) -> String {
+fn answers(store: &DataStore) -> String {
     let period = Period {
         from: Utc.with_ymd_and_hms(2026, 11, 19, 0, 0, 0).unwrap(),
         to: Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap(),
@@ -60,16 +62,59 @@ fn answers(store: &Store) -> String {
     (0..40)
         .map(|i| {
             let ip = format!("203.0.113.{i}").parse().unwrap();
-            let p = store.call_blocking(|c| investigation::prevalence(c, ip, period, &Scope::All)).unwrap();
-            let d = store.call_blocking(|c| investigation::observed_devices(c, ip, period, 100, &Scope::All)).unwrap();
-            format!("{}{}", serde_json::to_string(&p).unwrap(), serde_json::to_string(&d).unwrap())
+            store
+                .read_blocking(|src| {
+                    let p = investigation::prevalence(src.events(), ip, period, &Scope::All)?;
+                    let d = investigation::observed_devices(src.events(), ip, period, 100, &Scope::All)?;
+                    Ok(format!("{}{}", serde_json::to_string(&p).unwrap(), serde_json::to_string(&d).unwrap()))
+                })
+                .unwrap()
         })
         .collect()
 }
 
-fn ingest(db: &Path, watched: &Path, once: bool) -> Command {
+/// Where a test ingests to: a SQLite file, or a database on a local ClickHouse server.
+enum Target {
+    Sqlite(PathBuf),
+    ClickHouse(String),
+}
+
+impl Target {
+    fn store(&self) -> DataStore {
+        match self {
+            Target::Sqlite(db) => Store::open(db).unwrap().data(),
+            Target::ClickHouse(url) => {
+                let url = ipscope_server::store::clickhouse::ClickHouseUrl::parse(url, None).unwrap();
+                DataStore::ClickHouse(std::sync::Arc::new(ClickHouse::open(&url, None).unwrap()))
+            }
+        }
+    }
+
+    /// Events stored.
+    fn count(&self) -> u64 {
+        match self.store() {
+            DataStore::Sqlite(s) => s
+                .call_blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))?))
+                .unwrap() as u64,
+            DataStore::ClickHouse(ch) => {
+                #[derive(serde::Deserialize)]
+                struct N {
+                    n: u64,
+                }
+                ch.rows::<N>(&Sql::new("SELECT count() AS n FROM events")).unwrap()[0].n
+            }
+        }
+    }
+}
+
+fn ingest(target: &Target, watched: &Path, once: bool) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ipscope-server"));
-    cmd.args(["ingest", "--poll-seconds", "1", "--db"]).arg(db).arg("--watch").arg(watched);
+    cmd.args(["ingest", "--poll-seconds", "1"]);
+    match target {
+        Target::Sqlite(db) => cmd.arg("--db").arg(db),
+        Target::ClickHouse(url) => cmd.arg("--store").arg(url),
+    };
+    cmd.arg("--watch").arg(watched);
     if once {
         cmd.arg("--once");
     }
@@ -79,30 +124,67 @@ fn ingest(db: &Path, watched: &Path, once: bool) -> Command {
 
 #[test]
 fn every_record_is_stored_once_across_growth_and_kill_9() {
-    let dir = scratch();
-    let db = dir.join("ingest.db");
+    let dir = scratch("sqlite");
+    every_record_once(&dir, &Target::Sqlite(dir.join("ingest.db")), 200..2000);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn every_record_is_stored_once_in_clickhouse_across_growth_and_kill_9() {
+    let dir = scratch("clickhouse");
+    let local = LocalClickHouse::single(&dir.join("clickhouse")).unwrap();
+    let target = Target::ClickHouse(local.url("ingested").to_string());
+    // Its catch-up is over in a few hundred milliseconds: kill it sooner.
+    every_record_once(&dir, &target, 20..400);
+    // A blob that shrank is not read again (its first rows would be stored twice) and is named as an error.
+    let first = blob(&dir, 7);
+    let stored = target.count();
+    let text = std::fs::read_to_string(&first).unwrap();
+    std::fs::write(&first, &text[..text.len() / 2]).unwrap();
+    let out = ingest(&target, &dir.join("watched"), true).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("shorter than the") && stderr.contains("PT1H.json"), "{stderr}");
+    assert_eq!(target.count(), stored, "nothing stored again");
+    drop(local);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn ingest_refuses_a_cluster_and_says_why() {
+    let dir = scratch("cluster");
+    std::fs::create_dir_all(dir.join("watched")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ipscope-server"))
+        .args(["ingest", "--store", "clickhouse://127.0.0.1:1/x", "--clickhouse-cluster", "c", "--once", "--watch"])
+        .arg(dir.join("watched"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("one ClickHouse server") && stderr.contains("import"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Ingests growing blobs into `target`, killed six times (each after a time in `kill_after`, in milliseconds), then
+/// checks every record is stored once and the answers equal a one-shot import's.
+fn every_record_once(dir: &Path, target: &Target, kill_after: std::ops::Range<u64>) {
     let watched = dir.join("watched");
-    let (first, second) = (blob(&dir, 7), blob(&dir, 8));
+    let (first, second) = (blob(dir, 7), blob(dir, 8));
     append(&first, &records(0..30_000));
     let mut written = 30_000u64;
     // Kill it at moments spread over the catch-up, growing the blobs in between.
     let mut seed = 0x9e37_79b9_u64;
     let mut midway = false;
     for round in 0..6 {
-        let mut child = ingest(&db, &watched, false).spawn().unwrap();
+        let mut child = ingest(target, &watched, false).spawn().unwrap();
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        std::thread::sleep(Duration::from_millis(200 + (seed >> 33) % 1800));
+        std::thread::sleep(Duration::from_millis(
+            kill_after.start + (seed >> 33) % (kill_after.end - kill_after.start),
+        ));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let read: i64 = Store::open(&db)
-            .unwrap()
-            .call_blocking(|c| {
-                Ok(c.query_row("SELECT COALESCE(SUM(read_bytes), 0) FROM ingest_positions", [], |r| r.get(0))?)
-            })
-            .unwrap();
+        let read: u64 = target.store().ingest_positions().unwrap().values().map(|(bytes, _)| bytes).sum();
         let total =
             std::fs::metadata(&first).map_or(0, |m| m.len()) + std::fs::metadata(&second).map_or(0, |m| m.len());
-        midway |= read > 0 && (read as u64) < total;
+        midway |= read > 0 && read < total;
         eprintln!("round {round}: {read} of {total} bytes read when killed");
         let more = if round % 2 == 0 { &first } else { &second };
         append(more, &records(written..written + 2_000));
@@ -112,11 +194,11 @@ fn every_record_is_stored_once_across_growth_and_kill_9() {
     // A record being written at the end of a blob is left for later, not read half.
     let partial = records(written..written + 1);
     append(&second, &partial[..partial.len() / 2]);
-    let out = ingest(&db, &watched, true).output().unwrap();
+    let out = ingest(target, &watched, true).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     append(&second, &partial[partial.len() / 2..]);
     written += 1;
-    let out = ingest(&db, &watched, true).output().unwrap();
+    let out = ingest(target, &watched, true).output().unwrap();
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && printed.contains("records read"),
@@ -127,24 +209,19 @@ fn every_record_is_stored_once_across_growth_and_kill_9() {
     // The same records imported at once.
     let all = dir.join("all.jsonl");
     std::fs::write(&all, records(0..written)).unwrap();
-    let reference = Store::open(&dir.join("reference.db")).unwrap();
-    import(&reference.data(), &ImportFiles { events: Some(all), ..Default::default() }, &mut |_| {}).unwrap();
-    let ingested = Store::open(&db).unwrap();
-    let count = |s: &Store| -> i64 {
-        s.call_blocking(|c| Ok(c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)).unwrap()
-    };
-    let expected = (0..written).filter(|k| k % 10 != 9).count() as i64;
-    assert_eq!(count(&reference), expected);
-    assert_eq!(count(&ingested), expected, "every record stored, none twice");
-    assert_eq!(answers(&ingested), answers(&reference));
+    let reference = Target::Sqlite(dir.join("reference.db"));
+    import(&reference.store(), &ImportFiles { events: Some(all), ..Default::default() }, &mut |_| {}).unwrap();
+    let expected = (0..written).filter(|k| k % 10 != 9).count() as u64;
+    assert_eq!(reference.count(), expected);
+    assert_eq!(target.count(), expected, "every record stored, none twice");
+    assert_eq!(answers(&target.store()), answers(&reference.store()));
     // The positions are the blobs' ends: a restart reads nothing again.
-    let out = ingest(&db, &watched, true).output().unwrap();
+    let out = ingest(target, &watched, true).output().unwrap();
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("0 records read from 0 blob(s)"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,7 +247,7 @@ async fn a_server_on_the_same_file_keeps_answering_while_ingestion_writes() {
     let config = ipscope_server::ServerConfig { rate_limits: unlimited, ..Default::default() };
     let router = ipscope_server::app(ipscope_server::AppState::new(store, config));
     append(&blob(&dir, 9), &records(0..60_000));
-    let mut ingesting = ingest(&db, &dir.join("watched"), true).spawn().unwrap();
+    let mut ingesting = ingest(&Target::Sqlite(db), &dir.join("watched"), true).spawn().unwrap();
     let mut slowest = Duration::ZERO;
     let mut answered = 0;
     while ingesting.try_wait().unwrap().is_none() {

@@ -10,6 +10,7 @@ pub mod retention;
 mod schema;
 pub mod writes;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -274,6 +275,58 @@ impl DataStore {
                 Ok(result)
             }
         }
+    }
+
+    /// Where `ingest` has read each blob up to: (bytes, lines), by blob name.
+    pub fn ingest_positions(&self) -> Result<HashMap<String, (u64, u64)>, StoreError> {
+        match self {
+            DataStore::Sqlite(store) => store.call_blocking(|c| {
+                let mut stmt = c.prepare("SELECT blob, read_bytes, read_lines FROM ingest_positions")?;
+                let rows =
+                    stmt.query_map([], |r| Ok((r.get(0)?, (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }),
+            DataStore::ClickHouse(ch) => ch.ingest_positions(),
+        }
+    }
+
+    /// Writes one chunk of a blob through `f` together with the blob's new position, `end`: both or neither, whenever
+    /// the process stops (SQLite: one transaction; ClickHouse: one block, see `clickhouse::writes`).
+    pub fn write_chunk<E: From<StoreError>>(
+        &self,
+        end: writes::ChunkEnd,
+        f: impl FnOnce(&mut dyn writes::Sink) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self {
+            DataStore::Sqlite(store) => store.call_blocking(|c| {
+                let tx = c.transaction()?;
+                let stored = {
+                    let mut writer = writes::EventWriter::new(&tx);
+                    f(&mut writer).and_then(|()| writer.finish().map_err(E::from))
+                };
+                if stored.is_err() {
+                    return Ok(stored); // dropping `tx` rolls the chunk back; the position stays
+                }
+                tx.prepare_cached(
+                    "INSERT INTO ingest_positions (blob, read_bytes, read_lines) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (blob) DO UPDATE SET read_bytes = excluded.read_bytes, read_lines = excluded.read_lines",
+                )?
+                .execute(rusqlite::params![end.blob, end.read_bytes as i64, end.read_lines as i64])?;
+                tx.commit()?;
+                Ok(Ok(()))
+            })?,
+            DataStore::ClickHouse(ch) => {
+                let mut writer = clickhouse::writes::ClickHouseWriter::chunk(ch, end)?;
+                f(&mut writer)?;
+                Ok(writer.finish()?)
+            }
+        }
+    }
+
+    /// Whether writing events that are stored already leaves them stored once (SQLite matches them; ClickHouse
+    /// appends).
+    pub fn skips_stored_events(&self) -> bool {
+        matches!(self, DataStore::Sqlite(_))
     }
 
     /// Deletes the connections before the UTC day of `cutoff`, and their rollup rows.

@@ -108,6 +108,16 @@ pub struct NewEvent {
     pub sha1: Option<String>,
 }
 
+/// Where an `ingest` chunk leaves its blob.
+pub struct ChunkEnd {
+    /// The blob's name under the watched folder.
+    pub blob: String,
+    /// Bytes of the blob read, this chunk included.
+    pub read_bytes: u64,
+    /// Lines of the blob read, this chunk included.
+    pub read_lines: u64,
+}
+
 /// Where imports, the demo and `synth` write, whichever the store: SQLite inside one transaction
 /// ([`EventWriter`]), ClickHouse in blocks (`clickhouse::writes::ClickHouseWriter`). Call `finish` at the end.
 pub trait Sink {

@@ -426,7 +426,21 @@ pub struct ImportedFile {
     pub events: u64,
 }
 
+#[derive(serde::Deserialize)]
+struct IngestPosition {
+    blob: String,
+    read_bytes: u64,
+    read_lines: u64,
+}
+
 impl ClickHouse {
+    /// Where `ingest` has read each blob up to: (bytes, lines), by blob name.
+    pub fn ingest_positions(&self) -> Result<std::collections::HashMap<String, (u64, u64)>, StoreError> {
+        let sql = Sql::new("SELECT blob, read_bytes, read_lines FROM ingest_positions FINAL");
+        let rows: Vec<IngestPosition> = self.rows(&sql)?;
+        Ok(rows.into_iter().map(|p| (p.blob, (p.read_bytes, p.read_lines))).collect())
+    }
+
     /// The import of the file whose content has this SHA-256 (hex), if there was one.
     pub fn imported_file(&self, sha256: &str) -> Result<Option<ImportedFile>, StoreError> {
         let sql = Sql::new(

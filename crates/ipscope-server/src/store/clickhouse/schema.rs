@@ -5,6 +5,12 @@
 //! - `ip_day_device` (per remote IP, UTC day and device) and `device_day_ip` (per device, day and remote IP): rollups
 //!   kept by materialized views as the rows arrive, `AggregatingMergeTree`s of count/min/max states, read with
 //!   `-Merge` and `GROUP BY` so that answers are right before background merges happen.
+//! - On one server, events are written to `events_in`, a `Null` table (it keeps nothing) whose materialized views
+//!   write `events`, both rollups and `ingest_positions` (where `ingest` has read each blob up to, a row of its own
+//!   kind). So one insert of one block writes a chunk of a blob and its new position together, or, if the body
+//!   arrives cut short, nothing: that is what makes `ingest` exactly-once here. The views all read `events_in`
+//!   rather than the rollups reading `events`, because views on a view's target fire on current releases and not
+//!   on 18.16.
 //! - `alerts`, `alert_ips`, `machines`, `devices` (names from events and machines) and `device_groups`:
 //!   `ReplacingMergeTree`s versioned by write time, read with `FINAL`: importing the same data twice changes no answer.
 //! - `imported_files`: the SHA-256 of each events file imported, since events are appended, not matched.
@@ -90,6 +96,12 @@ const TABLES: &[Table] = &[
         shard_by: "cityHash64(sha256)",
     },
     Table {
+        name: "ingest_positions",
+        columns: "blob String, read_bytes UInt64, read_lines UInt64, version UInt64",
+        engine: "ReplacingMergeTree(version) ORDER BY blob",
+        shard_by: "cityHash64(blob)",
+    },
+    Table {
         name: "device_groups",
         columns: "device_id String, rbac_group Nullable(String), version UInt64",
         engine: "ReplacingMergeTree(version) ORDER BY device_id",
@@ -97,27 +109,47 @@ const TABLES: &[Table] = &[
     },
 ];
 
-/// Materialized views: name, target table, source table, select.
-const VIEWS: &[(&str, &str, &str, &str)] = &[
+/// The columns of an event, in `events`' order.
+pub(super) const EVENT_COLUMNS: &str = "remote_ip, ts, device_id, local_port, remote_port, action_type, protocol, \
+                                         local_ip, remote_url, file_name, sha1";
+
+/// `events_in` (one server): an event's columns, then those of an `ingest` position row (`kind` 1).
+const EVENTS_IN: &str = "remote_ip String, ts Int64, device_id String, local_port Int32, remote_port UInt16,
+                         action_type String, protocol Nullable(String), local_ip Nullable(String),
+                         remote_url Nullable(String), file_name Nullable(String), sha1 Nullable(String),
+                         kind UInt8 DEFAULT 0, blob String DEFAULT '', read_bytes UInt64 DEFAULT 0,
+                         read_lines UInt64 DEFAULT 0, version UInt64 DEFAULT 0";
+
+/// Materialized views: name, target table, select from `{events}` (the events as written) `{where}` (only the
+/// event rows). In a cluster they read each shard's `events_local`; on one server, `events_in`.
+const VIEWS: &[(&str, &str, &str)] = &[
     (
         "ip_day_device_mv",
         "ip_day_device",
-        "events",
         "SELECT remote_ip, toInt32(intDiv(ts, 86400000)) AS day, device_id, countState() AS n, minState(ts) AS first_ts,
                 maxState(ts) AS last_ts
-         FROM {events} GROUP BY remote_ip, day, device_id",
+         FROM {events} {where} GROUP BY remote_ip, day, device_id",
     ),
     (
         "device_day_ip_mv",
         "device_day_ip",
-        "events",
         "SELECT device_id, toInt32(intDiv(ts, 86400000)) AS day, remote_ip, countState() AS n, maxState(ts) AS last_ts
-         FROM {events} GROUP BY device_id, day, remote_ip",
+         FROM {events} {where} GROUP BY device_id, day, remote_ip",
     ),
 ];
 
-/// The schema version this ipscope writes.
-pub const VERSION: u32 = 1;
+/// One server's further views on `events_in`: name, target table, select.
+const ONE_SERVER_VIEWS: &[(&str, &str, &str)] = &[
+    ("events_mv", "events", "SELECT {columns} FROM {events} WHERE kind = 0"),
+    (
+        "ingest_positions_mv",
+        "ingest_positions",
+        "SELECT blob, read_bytes, read_lines, version FROM {events} WHERE kind = 1",
+    ),
+];
+
+/// The schema version this ipscope writes: 2 writes events through `events_in` on one server.
+pub const VERSION: u32 = 2;
 
 impl ClickHouse {
     /// `db.name` of the table that holds rows on this server: `name_local` in a cluster.
@@ -160,6 +192,12 @@ pub(super) fn migrate(ch: &ClickHouse) -> Result<(), StoreError> {
     if current == VERSION {
         return Ok(());
     }
+    if current == 1 && ch.cluster.is_none() {
+        // Version 1's rollup views read `events`; from now on they read `events_in`.
+        for (name, ..) in VIEWS {
+            ch.execute(&Sql::new(&format!("DROP TABLE IF EXISTS {db}.{name}")))?;
+        }
+    }
     for table in TABLES {
         let local = ch.local_table(table.name);
         ch.execute(&Sql::new(&format!(
@@ -175,8 +213,19 @@ pub(super) fn migrate(ch: &ClickHouse) -> Result<(), StoreError> {
             )))?;
         }
     }
-    for (name, target, source, select) in VIEWS {
-        let select = select.replace("{events}", &ch.local_table(source));
+    let mut views: Vec<(&str, &str, String)> = Vec::new();
+    if ch.cluster.is_some() {
+        let events = ch.local_table("events");
+        views.extend(VIEWS.iter().map(|(n, t, s)| (*n, *t, s.replace("{events}", &events).replace("{where}", ""))));
+    } else {
+        ch.execute(&Sql::new(&format!("CREATE TABLE IF NOT EXISTS {db}.events_in ({EVENTS_IN}) ENGINE = Null")))?;
+        let events = format!("{db}.events_in");
+        let rollups = VIEWS.iter().map(|(n, t, s)| (n, t, s.replace("{where}", "WHERE kind = 0")));
+        for (name, target, select) in rollups.chain(ONE_SERVER_VIEWS.iter().map(|(n, t, s)| (n, t, s.to_string()))) {
+            views.push((name, target, select.replace("{events}", &events).replace("{columns}", EVENT_COLUMNS)));
+        }
+    }
+    for (name, target, select) in views {
         ch.execute(&Sql::new(&format!(
             "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{name}{on_cluster} TO {target} AS {select}",
             target = ch.local_table(target)

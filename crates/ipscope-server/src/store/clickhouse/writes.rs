@@ -1,5 +1,7 @@
-//! Writing to the ClickHouse store: events streamed in large `RowBinary` blocks (the rollups follow by their
-//! materialized views), entities as versioned rows that replace older ones.
+//! Writing to the ClickHouse store: events in large blocks of ClickHouse's column-wise `Native` format (the rollups
+//! follow by their materialized views), entities as versioned `RowBinary` rows that replace older ones. An `ingest`
+//! chunk is one `Native` block with its blob's new position as a last row of its own kind: ClickHouse reads a
+//! block whole before writing it, so a chunk is stored with its position or, if its body is cut short, not at all.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ipscope_api::wire::{Alert, Machine};
 
 use super::{ClickHouse, StoreError};
-use crate::store::writes::{evidence_ips, NewEvent, Sink};
+use crate::store::writes::{evidence_ips, ChunkEnd, NewEvent, Sink};
 
 /// Rows per inserted block: large blocks are what ClickHouse ingests fastest (a block is ~100 MB at most).
 const BLOCK_ROWS: usize = 500_000;
@@ -95,12 +97,124 @@ impl Row<'_> {
     }
 }
 
-/// Buffers what an import, the demo or `synth` writes and sends it in blocks. ClickHouse has no transactions:
-/// callers check their input first (see `DataStore::write`).
+/// A `Nullable(String)` column: its null map and its values (empty where null), each written whole.
+#[derive(Default)]
+struct NullableColumn {
+    nulls: Vec<u8>,
+    values: Vec<u8>,
+}
+
+impl NullableColumn {
+    fn push(&mut self, value: Option<&str>) {
+        self.nulls.push(u8::from(value.is_none()));
+        Row(&mut self.values).string(value.unwrap_or_default());
+    }
+}
+
+/// Events gathered column by column for one `Native` block (the columns of `schema::EVENT_COLUMNS`).
+#[derive(Default)]
+struct EventColumns {
+    rows: usize,
+    remote_ip: Vec<u8>,
+    ts: Vec<u8>,
+    device_id: Vec<u8>,
+    local_port: Vec<u8>,
+    remote_port: Vec<u8>,
+    action_type: Vec<u8>,
+    protocol: NullableColumn,
+    local_ip: NullableColumn,
+    remote_url: NullableColumn,
+    file_name: NullableColumn,
+    sha1: NullableColumn,
+}
+
+impl EventColumns {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        remote_ip: &str,
+        ts: i64,
+        device_id: &str,
+        local_port: i32,
+        remote_port: u16,
+        action_type: &str,
+        nullable: [Option<&str>; 5],
+    ) {
+        Row(&mut self.remote_ip).string(remote_ip);
+        Row(&mut self.ts).i64(ts);
+        Row(&mut self.device_id).string(device_id);
+        Row(&mut self.local_port).i32(local_port);
+        Row(&mut self.remote_port).u16(remote_port);
+        Row(&mut self.action_type).string(action_type);
+        let [protocol, local_ip, remote_url, file_name, sha1] = nullable;
+        self.protocol.push(protocol);
+        self.local_ip.push(local_ip);
+        self.remote_url.push(remote_url);
+        self.file_name.push(file_name);
+        self.sha1.push(sha1);
+        self.rows += 1;
+    }
+
+    /// The block in `Native` format, taking the rows; with `end`, a last row of kind 1 carrying it (the table is
+    /// then `events_in` with all its columns).
+    fn take_block(&mut self, end: Option<&ChunkEnd>) -> Vec<u8> {
+        let events = self.rows;
+        if end.is_some() {
+            self.push("", 0, "", 0, 0, "", [None; 5]);
+        }
+        let mut columns = std::mem::take(self);
+        let mut out = Vec::new();
+        let mut header = Row(&mut out);
+        header.length(if end.is_some() { 16 } else { 11 });
+        header.length(columns.rows);
+        let column = |out: &mut Vec<u8>, name: &str, ty: &str, parts: &mut [&mut Vec<u8>]| {
+            Row(out).string(name).string(ty);
+            for part in parts {
+                out.append(part);
+            }
+        };
+        column(&mut out, "remote_ip", "String", &mut [&mut columns.remote_ip]);
+        column(&mut out, "ts", "Int64", &mut [&mut columns.ts]);
+        column(&mut out, "device_id", "String", &mut [&mut columns.device_id]);
+        column(&mut out, "local_port", "Int32", &mut [&mut columns.local_port]);
+        column(&mut out, "remote_port", "UInt16", &mut [&mut columns.remote_port]);
+        column(&mut out, "action_type", "String", &mut [&mut columns.action_type]);
+        for (name, c) in [
+            ("protocol", &mut columns.protocol),
+            ("local_ip", &mut columns.local_ip),
+            ("remote_url", &mut columns.remote_url),
+            ("file_name", &mut columns.file_name),
+            ("sha1", &mut columns.sha1),
+        ] {
+            column(&mut out, name, "Nullable(String)", &mut [&mut c.nulls, &mut c.values]);
+        }
+        if let Some(end) = end {
+            // The event rows' values for these columns (zero bytes: 0, and the empty string), then the position's.
+            let zeros = |width: usize| vec![0u8; events * width];
+            let (mut kind, mut blob, mut bytes, mut lines, mut version) =
+                (zeros(1), zeros(1), zeros(8), zeros(8), zeros(8));
+            kind.push(1);
+            Row(&mut blob).string(&end.blob);
+            Row(&mut bytes).u64(end.read_bytes);
+            Row(&mut lines).u64(end.read_lines);
+            Row(&mut version).u64(next_version());
+            column(&mut out, "kind", "UInt8", &mut [&mut kind]);
+            column(&mut out, "blob", "String", &mut [&mut blob]);
+            column(&mut out, "read_bytes", "UInt64", &mut [&mut bytes]);
+            column(&mut out, "read_lines", "UInt64", &mut [&mut lines]);
+            column(&mut out, "version", "UInt64", &mut [&mut version]);
+        }
+        out
+    }
+}
+
+/// Buffers what an import, the demo, `synth` or an `ingest` chunk writes and sends it in blocks. ClickHouse has no
+/// transactions: callers check their input first (see `DataStore::write`); a chunk is sent whole at `finish`.
 pub struct ClickHouseWriter<'c> {
     ch: &'c ClickHouse,
-    events: Vec<u8>,
-    event_rows: usize,
+    events: EventColumns,
+    /// An `ingest` chunk's end: everything goes in one block at `finish`, with this position.
+    chunk: Option<ChunkEnd>,
     /// Each device's name as last written, to write a `devices` row only when a name is new or changed.
     names: HashMap<String, String>,
     devices: Vec<u8>,
@@ -115,8 +229,8 @@ impl<'c> ClickHouseWriter<'c> {
     pub fn new(ch: &'c ClickHouse) -> Self {
         ClickHouseWriter {
             ch,
-            events: Vec::new(),
-            event_rows: 0,
+            events: EventColumns::default(),
+            chunk: None,
             names: HashMap::new(),
             devices: Vec::new(),
             groups: Vec::new(),
@@ -124,6 +238,18 @@ impl<'c> ClickHouseWriter<'c> {
             alerts: Vec::new(),
             alert_ips: Vec::new(),
         }
+    }
+
+    /// A writer of one `ingest` chunk, sent at `finish` with the blob's new position, all or nothing. One server
+    /// only: in a cluster the rows of one insert go to several shards.
+    pub fn chunk(ch: &'c ClickHouse, end: ChunkEnd) -> Result<Self, StoreError> {
+        if let Some(cluster) = ch.cluster() {
+            return Err(StoreError::ClickHouse(format!(
+                "ingest writes to one ClickHouse server, not through cluster {cluster}: a chunk and its position \
+                 are stored together only within one server's insert"
+            )));
+        }
+        Ok(ClickHouseWriter { chunk: Some(end), ..ClickHouseWriter::new(ch) })
     }
 
     fn device_name(&mut self, device_id: &str, name: &str) {
@@ -134,7 +260,7 @@ impl<'c> ClickHouseWriter<'c> {
         self.names.insert(device_id.to_string(), name.to_string());
     }
 
-    /// Sends what is buffered: entities first, then events.
+    /// Sends what is buffered: entities first (rewriting one is harmless), then events.
     fn flush(&mut self) -> Result<(), StoreError> {
         for (table, block) in [
             ("devices", &mut self.devices),
@@ -142,14 +268,23 @@ impl<'c> ClickHouseWriter<'c> {
             ("machines", &mut self.machines),
             ("alerts", &mut self.alerts),
             ("alert_ips", &mut self.alert_ips),
-            ("events", &mut self.events),
         ] {
             if !block.is_empty() {
                 self.ch.insert(table, "RowBinary", std::mem::take(block))?;
             }
         }
-        self.event_rows = 0;
-        Ok(())
+        if let Some(end) = &self.chunk {
+            let block = self.events.take_block(Some(end));
+            self.ch.insert("events_in", "Native", block)
+        } else if self.events.rows > 0 {
+            let block = self.events.take_block(None);
+            match self.ch.cluster() {
+                Some(_) => self.ch.insert("events", "Native", block),
+                None => self.ch.insert(&format!("events_in ({})", super::schema::EVENT_COLUMNS), "Native", block),
+            }
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -196,20 +331,16 @@ impl Sink for ClickHouseWriter<'_> {
         self.device_name(&e.device_id, &e.device_name);
         // As SQLite keeps it: a hash only with a file name, and an empty one is none.
         let sha1 = e.file_name.as_ref().and(e.sha1.as_deref()).filter(|s| !s.is_empty());
-        Row(&mut self.events)
-            .string(&e.remote_ip.to_string())
-            .i64(e.timestamp.timestamp_millis())
-            .string(&e.device_id)
-            .i32(e.local_port.map_or(-1, i32::from))
-            .u16(e.remote_port)
-            .string(&e.action_type)
-            .nullable(e.protocol.as_deref())
-            .nullable(e.local_ip.as_deref())
-            .nullable(e.remote_url.as_deref())
-            .nullable(e.file_name.as_deref())
-            .nullable(sha1);
-        self.event_rows += 1;
-        if self.event_rows >= BLOCK_ROWS {
+        self.events.push(
+            &e.remote_ip.to_string(),
+            e.timestamp.timestamp_millis(),
+            &e.device_id,
+            e.local_port.map_or(-1, i32::from),
+            e.remote_port,
+            &e.action_type,
+            [e.protocol.as_deref(), e.local_ip.as_deref(), e.remote_url.as_deref(), e.file_name.as_deref(), sha1],
+        );
+        if self.chunk.is_none() && self.events.rows >= BLOCK_ROWS {
             self.flush()?;
         }
         Ok(true)
