@@ -18,7 +18,6 @@ pub fn start() {
         let _ = performance.mark("ipscope:start");
     }
     wasm_bindgen_futures::spawn_local(async {
-        components::theme_toggle::apply_initial_theme();
         let config = config::set_global(config::load().await);
         auth::take_link_token();
         if config.auth.needs_token() && auth::token().is_none() && !auth::on_sign_in_page(config) {

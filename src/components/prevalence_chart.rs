@@ -5,8 +5,9 @@ use ipscope_api::number::fixed;
 use ipscope_api::wire::DayCount;
 use leptos::prelude::*;
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 140.0;
+// Whole numbers, so that the markup's numbers are integers formatted (no float formatting on this path).
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 140;
 
 /// One bar per day of the period; hovering a bar names the day and its counts.
 #[component]
@@ -17,7 +18,7 @@ pub fn PrevalenceChart(
     let max = days.iter().map(|d| d.devices).max().unwrap_or(0);
     let axis = nice_max(max);
     let values: Vec<u64> = days.iter().map(|d| d.devices).collect();
-    let geometry = bars(&values, WIDTH, HEIGHT, axis);
+    let geometry = bars(&values, f64::from(WIDTH), f64::from(HEIGHT), axis);
     let first = days.first().map(|d| d.date.to_string()).unwrap_or_default();
     let last = days.last().map(|d| d.date.to_string()).unwrap_or_default();
     let summary = format!(
@@ -44,13 +45,13 @@ pub fn PrevalenceChart(
         .collect_view();
     view! {
         <figure class="chart">
-            <svg viewBox=format!("-40 -10 {} {}", WIDTH + 50.0, HEIGHT + 34.0) role="img" aria-label=summary.clone() preserveAspectRatio="none">
+            <svg viewBox=format!("-40 -10 {} {}", WIDTH + 50, HEIGHT + 34) role="img" aria-label=summary.clone() preserveAspectRatio="none">
                 <line class="axis" x1="0" y1=HEIGHT.to_string() x2=WIDTH.to_string() y2=HEIGHT.to_string() />
                 <line class="grid" x1="0" y1="0" x2=WIDTH.to_string() y2="0" />
                 <text class="tick" x="-6" y="4" text-anchor="end">{axis.to_string()}</text>
-                <text class="tick" x="-6" y=(HEIGHT + 4.0).to_string() text-anchor="end">"0"</text>
-                <text class="tick" x="0" y=(HEIGHT + 18.0).to_string()>{first}</text>
-                <text class="tick" x=WIDTH.to_string() y=(HEIGHT + 18.0).to_string() text-anchor="end">{last}</text>
+                <text class="tick" x="-6" y=(HEIGHT + 4).to_string() text-anchor="end">"0"</text>
+                <text class="tick" x="0" y=(HEIGHT + 18).to_string()>{first}</text>
+                <text class="tick" x=WIDTH.to_string() y=(HEIGHT + 18).to_string() text-anchor="end">{last}</text>
                 {rects}
             </svg>
             <figcaption>{summary}</figcaption>

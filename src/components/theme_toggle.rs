@@ -1,4 +1,5 @@
-//! Light, dark, or the system's theme: stored in the browser and applied as `data-theme` on `<html>`.
+//! Light, dark, or the system's theme: stored in the browser and applied as `data-theme` on `<html>`. The page's
+//! first script applies the stored one (or a dashboard's `?theme=`) before the app loads, so nothing flashes.
 
 use leptos::prelude::*;
 
@@ -21,25 +22,15 @@ fn apply(theme: &str) {
     }
 }
 
-/// Applies the theme asked for by the first URL (`?theme=dark`, for a dashboard embedding the app),
-/// else the stored one; call once at start-up.
-pub fn apply_initial_theme() {
-    let search = window().location().search().unwrap_or_default();
-    let asked = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("theme"));
-    match asked.filter(|t| t == "light" || t == "dark") {
-        Some(theme) => apply(&theme),
-        None => {
-            if let Some(theme) = storage().and_then(|s| s.get_item(KEY).ok().flatten()) {
-                apply(&theme);
-            }
-        }
-    }
-}
-
 /// A select with System / Light / Dark.
 #[component]
 pub fn ThemeToggle() -> impl IntoView {
-    let current = storage().and_then(|s| s.get_item(KEY).ok().flatten()).unwrap_or_else(|| "system".into());
+    // What is applied (index.html's script set it), without opening the browser's storage on the way to the page.
+    let current = document()
+        .document_element()
+        .and_then(|root| root.get_attribute("data-theme"))
+        .filter(|t| t == "light" || t == "dark")
+        .unwrap_or_else(|| "system".into());
     let on_change = move |ev| {
         let theme = event_target_value(&ev);
         apply(&theme);

@@ -192,6 +192,13 @@ pub fn bench(root: &Path, server: &Path) -> Result<()> {
         std::fs::write(dir.join("report-clickhouse.md"), &report)?;
         return Ok(());
     }
+    if std::env::var("IPSCOPE_BENCH_ONLY").as_deref() == Ok("browser") {
+        // The IP page next to the plain page, alone.
+        let report = browser_bench(root, server, &dir)?;
+        println!("{report}");
+        std::fs::write(dir.join("report-browser.md"), &report)?;
+        return Ok(());
+    }
     let mut report = String::from(
         "| events | caller | endpoint | typical p50 ms | typical p99 ms | busiest p50 ms | busiest p99 ms |\n\
          |---:|---|---|---:|---:|---:|---:|\n",

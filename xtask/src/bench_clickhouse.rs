@@ -162,7 +162,7 @@ pub fn bench(server: &Path, dir: &Path, sqlite: &[EndpointRow], sqlite_db: &Path
     }
     drop(single);
 
-    let cluster = LocalClickHouse::cluster(&dir.join("clickhouse-cluster"), "ipscope_bench", 2)?;
+    let cluster = LocalClickHouse::cluster(&dir.join("clickhouse-cluster"), "ipscope_bench", 2, 1)?;
     let url = cluster.url(&format!("synth_{CLUSTER_SIZE}"));
     if let Some(rate) = synth(server, &url, cluster.cluster.as_deref(), CLUSTER_SIZE)? {
         notes.push_str(&format!(

@@ -1,5 +1,6 @@
-//! `index.html`'s script starts the IP page's API calls before the app loads, so it repeats two of the app's rules in
-//! JavaScript: the hours of each period preset and where the token is kept. This keeps the copies equal.
+//! `index.html`'s scripts apply the theme and start the IP page's API calls before the app loads, so they repeat
+//! three of the app's rules in JavaScript: the hours of each period preset, where the token is kept and where the
+//! theme is kept. This keeps the copies equal.
 
 use ipscope_api::period::{PeriodChoice, Preset};
 
@@ -22,4 +23,11 @@ fn the_prefetch_script_knows_every_preset_and_the_token_key() {
         .expect("src/auth.rs");
     assert!(auth.contains("const TOKEN_KEY: &str = \"ipscope.token\";"));
     assert!(html.contains("sessionStorage.getItem(\"ipscope.token\")"));
+    // src/components/theme_toggle.rs stores the theme under this key; the page's first script applies it.
+    let theme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/components/theme_toggle.rs"),
+    )
+    .expect("src/components/theme_toggle.rs");
+    assert!(theme.contains("const KEY: &str = \"ipscope-theme\";"));
+    assert!(html.contains("localStorage.getItem(\"ipscope-theme\")"));
 }

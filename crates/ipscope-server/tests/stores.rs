@@ -258,7 +258,7 @@ fn a_two_shard_cluster_answers_as_sqlite_does() {
     let dir = Scratch::new("cluster");
     std::fs::create_dir_all(dir.0.join("reference-state")).unwrap();
     std::fs::create_dir_all(dir.0.join("ch-state")).unwrap();
-    let local = LocalClickHouse::cluster(&dir.0.join("clickhouse"), "ipscope_test", 2).unwrap();
+    let local = LocalClickHouse::cluster(&dir.0.join("clickhouse"), "ipscope_test", 2, 1).unwrap();
     let ch = Arc::new(ClickHouse::open(&local.url("ipscope"), local.cluster.as_deref()).unwrap());
     fill(&DataStore::ClickHouse(Arc::clone(&ch)));
     // Both shards hold events: the table really is spread.
@@ -275,6 +275,48 @@ fn a_two_shard_cluster_answers_as_sqlite_does() {
     let server = Server::new(&dir.0.join("ch-state"), DataStore::ClickHouse(ch));
     let compared = run(compare(&reference, &server, "cluster"));
     eprintln!("{compared} answers identical on SQLite and a two-shard ClickHouse cluster");
+}
+
+#[test]
+fn a_replicated_shard_answers_as_sqlite_does_with_a_replica_down() {
+    let dir = Scratch::new("replicas");
+    std::fs::create_dir_all(dir.0.join("reference-state")).unwrap();
+    std::fs::create_dir_all(dir.0.join("ch-state")).unwrap();
+    let mut local = LocalClickHouse::cluster(&dir.0.join("clickhouse"), "ipscope_test", 1, 2).unwrap();
+    let node = |n: usize| {
+        let mut url = local.url("ipscope");
+        url.address = format!("127.0.0.1:{}", local.http_ports[n]);
+        url
+    };
+    let (first, second) = (node(0), node(1));
+    let writer = ClickHouse::open(&first, local.cluster.as_deref()).unwrap();
+    fill(&DataStore::ClickHouse(Arc::new(writer)));
+    // Written through the first replica; the second has every row once replication has copied them.
+    let counts = |url: &ipscope_server::store::clickhouse::ClickHouseUrl| -> Vec<u64> {
+        let ch = ClickHouse::open(url, None).unwrap();
+        ["events", "ip_day_device", "device_day_ip", "alerts", "machines", "devices", "device_groups"]
+            .iter()
+            .map(|t| {
+                let sql =
+                    ipscope_server::store::clickhouse::Sql::new(&format!("SELECT count() AS n FROM ipscope.{t}_local"));
+                ch.rows::<Value>(&sql).unwrap()[0]["n"].as_u64().unwrap()
+            })
+            .collect()
+    };
+    let written = counts(&first);
+    assert!(written[0] > 10_000, "{written:?}");
+    let started = std::time::Instant::now();
+    while counts(&second) != written {
+        assert!(started.elapsed().as_secs() < 120, "the second replica has {:?} of {written:?}", counts(&second));
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    // The first replica down: the second answers every question as SQLite does.
+    local.kill(0);
+    let ch = ClickHouse::open(&second, local.cluster.as_deref()).unwrap();
+    let reference = reference(&dir.0);
+    let server = Server::new(&dir.0.join("ch-state"), DataStore::ClickHouse(Arc::new(ch)));
+    let compared = run(compare(&reference, &server, "replica"));
+    eprintln!("{compared} answers identical on SQLite and the surviving replica");
 }
 
 #[test]

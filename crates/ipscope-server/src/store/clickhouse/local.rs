@@ -1,5 +1,5 @@
-//! ClickHouse servers started on loopback for tests and benchmarks: one node, or a cluster of shards with a
-//! ZooKeeper for `ON CLUSTER` DDL. Each lives in a folder of its own (configuration, data, logs) and is killed
+//! ClickHouse servers started on loopback for tests and benchmarks: one node, or a cluster of shards (each of one or
+//! more replicas) with a ZooKeeper for `ON CLUSTER` DDL and replication. Each lives in a folder of its own (configuration, data, logs) and is killed
 //! when dropped. Uses the `clickhouse-server` and ZooKeeper that Debian's packages install.
 
 use std::io::{Read, Write};
@@ -58,7 +58,8 @@ fn error(message: String) -> std::io::Error {
 /// The `<remote_servers>`, `<zookeeper>` and `<distributed_ddl>` a cluster's servers share.
 struct ClusterConfig {
     name: String,
-    tcp_ports: Vec<u16>,
+    /// Each shard's replicas' TCP ports.
+    tcp_ports: Vec<Vec<u16>>,
     zookeeper_port: u16,
 }
 
@@ -73,8 +74,9 @@ impl LocalClickHouse {
         Ok(local)
     }
 
-    /// A ZooKeeper and `shards` servers in `dir`, forming the cluster `name` (one replica per shard).
-    pub fn cluster(dir: &Path, name: &str, shards: usize) -> std::io::Result<LocalClickHouse> {
+    /// A ZooKeeper and `shards` × `replicas` servers in `dir`, forming the cluster `name`; server `n` is replica
+    /// `n % replicas` of shard `n / replicas`.
+    pub fn cluster(dir: &Path, name: &str, shards: usize, replicas: usize) -> std::io::Result<LocalClickHouse> {
         let mut local = LocalClickHouse {
             children: Vec::new(),
             http_ports: Vec::new(),
@@ -84,11 +86,11 @@ impl LocalClickHouse {
         let zookeeper_port = free_port()?;
         local.start_zookeeper(zookeeper_port)?;
         let ports: Vec<(u16, u16)> =
-            (0..shards).map(|_| Ok((free_port()?, free_port()?))).collect::<std::io::Result<_>>()?;
-        let config =
-            ClusterConfig { name: name.into(), tcp_ports: ports.iter().map(|p| p.1).collect(), zookeeper_port };
+            (0..shards * replicas).map(|_| Ok((free_port()?, free_port()?))).collect::<std::io::Result<_>>()?;
+        let tcp_ports = ports.chunks(replicas).map(|shard| shard.iter().map(|p| p.1).collect()).collect();
+        let config = ClusterConfig { name: name.into(), tcp_ports, zookeeper_port };
         for (i, (http, tcp)) in ports.into_iter().enumerate() {
-            local.start_server(i, http, tcp, Some(&config))?;
+            local.start_server(i, http, tcp, Some((&config, i / replicas, i % replicas)))?;
         }
         local.wait_ready()?;
         Ok(local)
@@ -140,20 +142,46 @@ impl LocalClickHouse {
         Ok(())
     }
 
-    fn start_server(&mut self, n: usize, http: u16, tcp: u16, cluster: Option<&ClusterConfig>) -> std::io::Result<()> {
+    /// Stops server `n` (as a crash would: killed).
+    pub fn kill(&mut self, n: usize) {
+        // With a cluster, child 0 is ZooKeeper.
+        let child = &mut self.children[n + usize::from(self.cluster.is_some())];
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts server `n` with `http` and `tcp` ports; in a cluster, as replica `.2` of shard `.1`.
+    fn start_server(
+        &mut self,
+        n: usize,
+        http: u16,
+        tcp: u16,
+        cluster: Option<(&ClusterConfig, usize, usize)>,
+    ) -> std::io::Result<()> {
         let dir = self.dir.join(format!("clickhouse-{n}"));
         std::fs::create_dir_all(&dir)?;
         let d = dir.display();
-        let cluster_xml = cluster.map_or_else(String::new, |c| {
+        let cluster_xml = cluster.map_or_else(String::new, |(c, shard, replica)| {
             let shards: String = c
                 .tcp_ports
                 .iter()
-                .map(|p| format!("<shard><replica><host>127.0.0.1</host><port>{p}</port></replica></shard>"))
+                .map(|ports| {
+                    let replicas: String = ports
+                        .iter()
+                        .map(|p| format!("<replica><host>127.0.0.1</host><port>{p}</port></replica>"))
+                        .collect();
+                    // Several replicas: an insert goes to one of them, and replication copies it to the others.
+                    let internal =
+                        if ports.len() > 1 { "<internal_replication>true</internal_replication>" } else { "" };
+                    format!("<shard>{internal}{replicas}</shard>")
+                })
                 .collect();
             format!(
                 "<remote_servers><{name}>{shards}</{name}></remote_servers>
                  <zookeeper><node><host>127.0.0.1</host><port>{zk}</port></node></zookeeper>
-                 <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>",
+                 <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+                 <macros><shard>{shard}</shard><replica>r{replica}</replica></macros>
+                 <interserver_http_host>127.0.0.1</interserver_http_host>",
                 name = c.name,
                 zk = c.zookeeper_port
             )

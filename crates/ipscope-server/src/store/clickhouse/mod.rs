@@ -343,8 +343,18 @@ impl ClickHouse {
 
     /// Runs independent queries concurrently, reading the rows of each as `T`s.
     pub fn rows_of_each<T: DeserializeOwned>(&self, queries: &[Sql]) -> Result<Vec<Vec<T>>, StoreError> {
+        self.rows_in(queries, true)
+    }
+
+    /// Runs a query outside the database (which may not exist yet).
+    fn rows_outside<T: DeserializeOwned>(&self, sql: &Sql) -> Result<Vec<T>, StoreError> {
+        self.rows_in(std::slice::from_ref(sql), false).map(|mut all| all.pop().unwrap_or_default())
+    }
+
+    /// Runs independent queries concurrently, in the database or not, reading the rows of each as `T`s.
+    fn rows_in<T: DeserializeOwned>(&self, queries: &[Sql], database: bool) -> Result<Vec<Vec<T>>, StoreError> {
         let texts: Vec<String> = queries.iter().map(|sql| format!("{} FORMAT JSONEachRow", sql.text())).collect();
-        let answers = self.requests(texts.into_iter().map(|t| (None, t.into_bytes(), true)).collect());
+        let answers = self.requests(texts.into_iter().map(|t| (None, t.into_bytes(), database)).collect());
         answers
             .into_iter()
             .map(|answer| {
