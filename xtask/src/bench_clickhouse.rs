@@ -182,10 +182,11 @@ pub fn bench(server: &Path, dir: &Path, sqlite: &[EndpointRow], sqlite_db: &Path
 
 /// `import` of the same CSV the SQLite import is timed with, into a fresh ClickHouse database.
 fn import_rate(server: &Path, local: &LocalClickHouse, dir: &Path) -> Result<String> {
-    let (csv, _) = write_import_files(dir)?;
+    let (csv, json) = write_import_files(dir)?;
     let url = local.url("import_bench");
     let ch = ClickHouse::open(&url, None)?;
     ch.execute(&Sql::new("DROP DATABASE IF EXISTS import_bench"))?;
+    ch.execute(&Sql::new("DROP DATABASE IF EXISTS ingest_bench"))?;
     drop(ch);
     let started = Instant::now();
     run(Command::new(server)
@@ -193,9 +194,23 @@ fn import_rate(server: &Path, local: &LocalClickHouse, dir: &Path) -> Result<Str
         .arg(&csv)
         .stdout(std::process::Stdio::null()))?;
     let seconds = started.elapsed().as_secs_f64();
+    // `ingest` catching up on the same rows as one blob of the storage-account layout (JSON lines).
+    let watched = dir.join("ingest-watched");
+    let _ = std::fs::remove_dir_all(&watched);
+    let hour = watched.join("y=2026/m=01/d=01/h=00/m=00");
+    std::fs::create_dir_all(&hour)?;
+    std::fs::hard_link(&json, hour.join("PT1H.json"))?;
+    let ingest_started = Instant::now();
+    run(Command::new(server)
+        .args(["ingest", "--once", "--store", &format!("clickhouse://{}/ingest_bench", url.address), "--watch"])
+        .arg(&watched)
+        .stdout(std::process::Stdio::null()))?;
+    let ingest_seconds = ingest_started.elapsed().as_secs_f64();
     Ok(format!(
         "- import of the {IMPORT_ROWS}-row CSV into ClickHouse: {seconds:.1} s, {:.0} events/s (the file is read twice: \
-         checked whole, then written)\n",
-        IMPORT_ROWS as f64 / seconds
+         checked whole, then written)\n- ingest catching up on the same rows as one JSON-lines blob: {ingest_seconds:.1} \
+         s, {:.0} events/s (a block with its position per 4 MB of lines)\n",
+        IMPORT_ROWS as f64 / seconds,
+        IMPORT_ROWS as f64 / ingest_seconds
     ))
 }

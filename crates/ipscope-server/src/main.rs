@@ -114,6 +114,10 @@ enum Command {
         /// Read what is there and stop.
         #[arg(long)]
         once: bool,
+        /// Megabytes of lines stored at once, each chunk with its blob's position (default: 4 on SQLite, short
+        /// transactions for a server on the same file; 64 on ClickHouse, fewer parts to merge).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+        chunk_megabytes: Option<u64>,
     },
     /// Delete connections older than a period (whole UTC days; the rollups stay consistent).
     Prune {
@@ -506,7 +510,7 @@ async fn main() -> anyhow::Result<()> {
             ipscope_server::serve(listener, state).await?;
         }
         Command::Token { command } => token_command(command)?,
-        Command::Ingest { store, watch, poll_seconds, once } => {
+        Command::Ingest { store, watch, poll_seconds, once, chunk_megabytes } => {
             if !watch.is_dir() {
                 anyhow::bail!("--watch {}: no such folder", watch.display());
             }
@@ -518,11 +522,13 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             let (store, _) = open_store(&store, true)?;
+            let chunk =
+                chunk_megabytes.map_or_else(|| ipscope_server::ingest::default_chunk_bytes(&store), |mb| mb << 20);
             loop {
                 let pass = {
                     let (store, watch) = (store.clone(), watch.clone());
                     tokio::task::spawn_blocking(move || {
-                        ipscope_server::ingest::ingest_once(&store, &watch, &mut progress_report())
+                        ipscope_server::ingest::ingest_once(&store, &watch, chunk, &mut progress_report())
                     })
                     .await??
                 };

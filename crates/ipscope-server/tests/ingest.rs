@@ -112,7 +112,8 @@ fn ingest(target: &Target, watched: &Path, once: bool) -> Command {
     cmd.args(["ingest", "--poll-seconds", "1"]);
     match target {
         Target::Sqlite(db) => cmd.arg("--db").arg(db),
-        Target::ClickHouse(url) => cmd.arg("--store").arg(url),
+        // Chunks of 1 MB (its default is 64), so that kills fall between the chunks of one blob.
+        Target::ClickHouse(url) => cmd.arg("--store").arg(url).args(["--chunk-megabytes", "1"]),
     };
     cmd.arg("--watch").arg(watched);
     if once {
