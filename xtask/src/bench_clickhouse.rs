@@ -185,8 +185,9 @@ fn import_rate(server: &Path, local: &LocalClickHouse, dir: &Path) -> Result<Str
     let (csv, json) = write_import_files(dir)?;
     let url = local.url("import_bench");
     let ch = ClickHouse::open(&url, None)?;
-    ch.execute(&Sql::new("DROP DATABASE IF EXISTS import_bench"))?;
+    // `ch` is in import_bench: that one goes last.
     ch.execute(&Sql::new("DROP DATABASE IF EXISTS ingest_bench"))?;
+    ch.execute(&Sql::new("DROP DATABASE IF EXISTS import_bench"))?;
     drop(ch);
     let started = Instant::now();
     run(Command::new(server)
