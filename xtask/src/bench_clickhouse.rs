@@ -210,7 +210,7 @@ fn import_rate(server: &Path, local: &LocalClickHouse, dir: &Path) -> Result<Str
     Ok(format!(
         "- import of the {IMPORT_ROWS}-row CSV into ClickHouse: {seconds:.1} s, {:.0} events/s (the file is read twice: \
          checked whole, then written)\n- ingest catching up on the same rows as one JSON-lines blob: {ingest_seconds:.1} \
-         s, {:.0} events/s (a block with its position per 4 MB of lines)\n",
+         s, {:.0} events/s (a block with its position per 64 MB of lines)\n",
         IMPORT_ROWS as f64 / seconds,
         IMPORT_ROWS as f64 / ingest_seconds
     ))
