@@ -209,6 +209,17 @@ fn failed(message: impl Into<String>) -> StoreError {
     StoreError::ClickHouse(message.into())
 }
 
+/// Each line of a `JSONEachRow` answer as a `T`.
+fn parse_rows<T: DeserializeOwned>(body: Vec<u8>) -> Result<Vec<T>, StoreError> {
+    let body = String::from_utf8(body).map_err(|_| failed("ClickHouse's answer is not UTF-8"))?;
+    body.lines()
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            serde_json::from_str(line).map_err(|e| failed(format!("unexpected row from ClickHouse ({e}): {line}")))
+        })
+        .collect()
+}
+
 impl ClickHouse {
     /// Connects to `url`, creating the database and ipscope's tables if missing and migrating older ones. With
     /// `cluster`, the tables are made on every shard of that cluster (as named in the servers' `remote_servers`).
@@ -353,21 +364,24 @@ impl ClickHouse {
 
     /// Runs independent queries concurrently, in the database or not, reading the rows of each as `T`s.
     fn rows_in<T: DeserializeOwned>(&self, queries: &[Sql], database: bool) -> Result<Vec<Vec<T>>, StoreError> {
+        self.answers(queries, database).into_iter().map(|answer| parse_rows(answer?)).collect()
+    }
+
+    /// Runs two independent queries concurrently, reading the rows of the first as `A`s and of the second as `B`s.
+    pub fn rows_of_both<A: DeserializeOwned, B: DeserializeOwned>(
+        &self,
+        a: Sql,
+        b: Sql,
+    ) -> Result<(Vec<A>, Vec<B>), StoreError> {
+        let mut answers = self.answers(&[a, b], true).into_iter();
+        let (a, b) = (answers.next().expect("two answers"), answers.next().expect("two answers"));
+        Ok((parse_rows(a?)?, parse_rows(b?)?))
+    }
+
+    /// The `JSONEachRow` answers of queries sent at once.
+    fn answers(&self, queries: &[Sql], database: bool) -> Vec<Result<Vec<u8>, StoreError>> {
         let texts: Vec<String> = queries.iter().map(|sql| format!("{} FORMAT JSONEachRow", sql.text())).collect();
-        let answers = self.requests(texts.into_iter().map(|t| (None, t.into_bytes(), database)).collect());
-        answers
-            .into_iter()
-            .map(|answer| {
-                let body = String::from_utf8(answer?).map_err(|_| failed("ClickHouse's answer is not UTF-8"))?;
-                body.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(|line| {
-                        serde_json::from_str(line)
-                            .map_err(|e| failed(format!("unexpected row from ClickHouse ({e}): {line}")))
-                    })
-                    .collect()
-            })
-            .collect()
+        self.requests(texts.into_iter().map(|t| (None, t.into_bytes(), database)).collect())
     }
 
     /// Inserts a block of rows in `format` (e.g. `RowBinary`) into `table`.

@@ -266,8 +266,6 @@ struct EventRow {
     remote_url: Option<String>,
     file_name: Option<String>,
     sha1: Option<String>,
-    /// The device's newest name ('' when no row names it).
-    name: String,
 }
 
 impl EventSource for ClickHouse {
@@ -317,17 +315,14 @@ impl EventSource for ClickHouse {
         let mut ips: Vec<&str> = at.iter().map(|(ip, _, _)| ip.as_str()).collect();
         ips.sort_unstable();
         ips.dedup();
-        let mut sql = Sql::new(
-            "SELECT remote_ip, ts, device_id, remote_port, protocol, action_type, local_ip, remote_url, file_name, sha1,
-                    name
-             FROM (SELECT remote_ip, ts, device_id, local_port, remote_port, protocol, action_type, local_ip, remote_url,
-                          file_name, sha1
-                   FROM events WHERE remote_ip IN ",
+        let mut events = Sql::new(
+            "SELECT remote_ip, ts, device_id, remote_port, protocol, action_type, local_ip, remote_url, file_name, sha1
+             FROM events WHERE remote_ip IN ",
         )
         .strings(ips.iter().copied())
         .push(" AND (remote_ip, ts, device_id) IN (");
         for (i, (ip, ts, device)) in at.iter().enumerate() {
-            sql = sql
+            events = events
                 .push(if i == 0 { "(" } else { ", (" })
                 .string(ip)
                 .push(", ")
@@ -336,26 +331,25 @@ impl EventSource for ClickHouse {
                 .string(device)
                 .push(")");
         }
-        // With each device's newest name, in the same round trip.
+        let events = events.push(
+            ") ORDER BY remote_ip, ts, device_id, local_port, remote_port, action_type LIMIT 1 BY remote_ip, ts, device_id",
+        );
+        // Each device's newest name, read at the same time (a join in the events query costs more than this read).
         let mut devices: Vec<&str> = at.iter().map(|(_, _, d)| d.as_str()).collect();
         devices.sort_unstable();
         devices.dedup();
-        let sql = sql
-            .push(
-                ") ORDER BY remote_ip, ts, device_id, local_port, remote_port, action_type
-                 LIMIT 1 BY remote_ip, ts, device_id) ANY LEFT JOIN (SELECT device_id, argMax(device_name, version) AS name
-                 FROM devices WHERE device_id IN ",
-            )
+        let names = Sql::new("SELECT device_id, argMax(device_name, version) AS name FROM devices WHERE device_id IN ")
             .strings(devices)
-            .push(" GROUP BY device_id) USING device_id");
-        let rows: Vec<EventRow> = self.rows(&sql)?;
+            .push(" GROUP BY device_id");
+        let (rows, names): (Vec<EventRow>, Vec<DeviceName>) = self.rows_of_both(events, names)?;
+        let names: HashMap<String, String> = names.into_iter().map(|n| (n.device_id, n.name)).collect();
         let mut found: HashMap<(String, i64, String), EventRow> =
             rows.into_iter().map(|r| ((r.remote_ip.clone(), r.ts, r.device_id.clone()), r)).collect();
         Ok(at
             .iter()
             .map(|key| {
                 found.remove(key).map(|r| EventDetails {
-                    device_name: r.name,
+                    device_name: names.get(&r.device_id).cloned().unwrap_or_default(),
                     device_id: r.device_id,
                     remote_ip: r.remote_ip,
                     remote_port: r.remote_port,
