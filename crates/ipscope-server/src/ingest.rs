@@ -105,8 +105,8 @@ pub fn ingest_once(
     Ok(report)
 }
 
-/// Reads the new whole lines of one blob, read up to `(bytes, lines)` so far, a chunk per transaction; `Ok(true)`
-/// if there were any.
+/// Reads the new whole lines of one blob, read up to `(bytes, lines)` so far, at most `chunk_size` bytes at a time,
+/// each chunk stored with its position; `Ok(true)` if there were any.
 fn ingest_blob(
     store: &DataStore,
     path: &Path,
