@@ -324,6 +324,9 @@ fn bad_and_repeated_files_leave_clickhouse_unchanged_and_a_stopped_server_fails_
     let dir = Scratch::new("bad");
     let mut local = Some(LocalClickHouse::single(&dir.0.join("clickhouse")).unwrap());
     let url = local.as_ref().unwrap().url("ipscope");
+    // A cluster the server does not know is named, before anything is created.
+    let unknown = ClickHouse::open(&local.as_ref().unwrap().url("elsewhere"), Some("nowhere")).unwrap_err().to_string();
+    assert!(unknown.contains("no cluster 'nowhere'"), "{unknown}");
     let data = DataStore::ClickHouse(Arc::new(ClickHouse::open(&url, None).unwrap()));
     let mut csv = std::fs::read_to_string(fixture("events.csv")).unwrap();
     csv.push_str("not,a,valid,row\n");

@@ -216,7 +216,7 @@ fn has_replicas(ch: &ClickHouse, cluster: &str) -> Result<bool, StoreError> {
          FROM system.clusters WHERE cluster = ",
     )
     .string(cluster);
-    let found: Vec<Replicas> = ch.rows(&sql)?;
+    let found: Vec<Replicas> = ch.rows_outside(&sql)?;
     let Some(found) = found.first().filter(|f| f.replicas > 0) else {
         return Err(StoreError::ClickHouse(format!("{} has no cluster '{cluster}' in its remote_servers", ch.url)));
     };
@@ -259,11 +259,11 @@ pub(super) fn migrate(ch: &ClickHouse) -> Result<(), StoreError> {
     if current == VERSION {
         return Ok(());
     }
-    ch.execute_outside(&Sql::new(&format!("CREATE DATABASE IF NOT EXISTS {db}{on_cluster}")))?;
     let replicas = match &ch.cluster {
         Some(cluster) => has_replicas(ch, cluster)?,
         None => false,
     };
+    ch.execute_outside(&Sql::new(&format!("CREATE DATABASE IF NOT EXISTS {db}{on_cluster}")))?;
     let engine = |table: &str, engine: &str| match replicas {
         true => replicated(engine, &format!("/clickhouse/tables/{{shard}}/{db}/{table}_local")),
         false => engine.to_string(),
