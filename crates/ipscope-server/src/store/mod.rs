@@ -170,6 +170,25 @@ fn open_connection(path: &Path, create: bool) -> Result<Connection, StoreError> 
     Ok(conn)
 }
 
+/// Runs `f` with SQLite's writer inside one transaction, then `after` on that transaction, and commits only when
+/// both succeed: otherwise dropping the transaction rolls everything back.
+fn in_transaction<R, E: From<StoreError>>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut dyn writes::Sink) -> Result<R, E>,
+    after: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), StoreError>,
+) -> Result<Result<R, E>, StoreError> {
+    let tx = conn.transaction()?;
+    let result = {
+        let mut writer = writes::EventWriter::new(&tx);
+        f(&mut writer).and_then(|r| writer.finish().map(|()| r).map_err(E::from))
+    };
+    if result.is_ok() {
+        after(&tx)?;
+        tx.commit()?;
+    }
+    Ok(result)
+}
+
 /// Where network events, alerts and machines live: the answers are the same whichever it is.
 #[derive(Clone)]
 pub enum DataStore {
@@ -251,17 +270,7 @@ impl DataStore {
             DataStore::Sqlite(store) => store.call_blocking(|conn| {
                 // A large page cache while writing: rows come in no particular order.
                 conn.pragma_update(None, "cache_size", -512_000)?;
-                let result = (|| {
-                    let tx = conn.transaction()?;
-                    let result = {
-                        let mut writer = writes::EventWriter::new(&tx);
-                        f(&mut writer).and_then(|r| writer.finish().map(|()| r).map_err(E::from))
-                    };
-                    if result.is_ok() {
-                        tx.commit()?;
-                    } // otherwise dropping `tx` rolls everything back
-                    Ok(result)
-                })();
+                let result = in_transaction(conn, f, |_| Ok(()));
                 conn.pragma_update(None, "cache_size", -32_000)?;
                 result
             })?,
@@ -298,23 +307,9 @@ impl DataStore {
         f: impl FnOnce(&mut dyn writes::Sink) -> Result<(), E>,
     ) -> Result<(), E> {
         match self {
-            DataStore::Sqlite(store) => store.call_blocking(|c| {
-                let tx = c.transaction()?;
-                let stored = {
-                    let mut writer = writes::EventWriter::new(&tx);
-                    f(&mut writer).and_then(|()| writer.finish().map_err(E::from))
-                };
-                if stored.is_err() {
-                    return Ok(stored); // dropping `tx` rolls the chunk back; the position stays
-                }
-                tx.prepare_cached(
-                    "INSERT INTO ingest_positions (blob, read_bytes, read_lines) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (blob) DO UPDATE SET read_bytes = excluded.read_bytes, read_lines = excluded.read_lines",
-                )?
-                .execute(rusqlite::params![end.blob, end.read_bytes as i64, end.read_lines as i64])?;
-                tx.commit()?;
-                Ok(Ok(()))
-            })?,
+            DataStore::Sqlite(store) => {
+                store.call_blocking(|c| in_transaction(c, f, |tx| writes::record_position(tx, &end)))?
+            }
             DataStore::ClickHouse(ch) => {
                 let mut writer = clickhouse::writes::ClickHouseWriter::chunk(ch, end)?;
                 f(&mut writer)?;

@@ -118,6 +118,16 @@ pub struct ChunkEnd {
     pub read_lines: u64,
 }
 
+/// Records where `ingest` has read a blob up to (in the transaction that stores that chunk's rows).
+pub fn record_position(tx: &Transaction<'_>, end: &ChunkEnd) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO ingest_positions (blob, read_bytes, read_lines) VALUES (?1, ?2, ?3)
+         ON CONFLICT (blob) DO UPDATE SET read_bytes = excluded.read_bytes, read_lines = excluded.read_lines",
+    )?
+    .execute(params![end.blob, end.read_bytes as i64, end.read_lines as i64])?;
+    Ok(())
+}
+
 /// Where imports, the demo and `synth` write, whichever the store: SQLite inside one transaction
 /// ([`EventWriter`]), ClickHouse in blocks (`clickhouse::writes::ClickHouseWriter`). Call `finish` at the end.
 pub trait Sink {

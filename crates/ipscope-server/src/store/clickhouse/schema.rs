@@ -31,6 +31,15 @@
 
 use super::{ClickHouse, Sql, StoreError};
 
+/// An event's columns and types, in the order of `EVENT_COLUMNS`: `events` and `events_in` both start with them.
+macro_rules! event_columns {
+    () => {
+        "remote_ip String, ts Int64, device_id String, local_port Int32, remote_port UInt16, action_type String,
+         protocol Nullable(String), local_ip Nullable(String), remote_url Nullable(String), file_name Nullable(String),
+         sha1 Nullable(String)"
+    };
+}
+
 /// A table: its columns, engine clause, and the expression that shards it in a cluster.
 struct Table {
     name: &'static str,
@@ -43,9 +52,7 @@ struct Table {
 const TABLES: &[Table] = &[
     Table {
         name: "events",
-        columns: "remote_ip String, ts Int64, device_id String, local_port Int32, remote_port UInt16,
-                  action_type String, protocol Nullable(String), local_ip Nullable(String),
-                  remote_url Nullable(String), file_name Nullable(String), sha1 Nullable(String)",
+        columns: event_columns!(),
         engine:
             "MergeTree() PARTITION BY toYYYYMM(toDateTime(intDiv(ts, 1000), 'UTC')) ORDER BY (remote_ip, ts, device_id)",
         shard_by: "cityHash64(remote_ip)",
@@ -116,11 +123,11 @@ pub(super) const EVENT_COLUMNS: &str = "remote_ip, ts, device_id, local_port, re
                                          local_ip, remote_url, file_name, sha1";
 
 /// `events_in` (one server): an event's columns, then those of an `ingest` position row (`kind` 1).
-const EVENTS_IN: &str = "remote_ip String, ts Int64, device_id String, local_port Int32, remote_port UInt16,
-                         action_type String, protocol Nullable(String), local_ip Nullable(String),
-                         remote_url Nullable(String), file_name Nullable(String), sha1 Nullable(String),
-                         kind UInt8 DEFAULT 0, blob String DEFAULT '', read_bytes UInt64 DEFAULT 0,
-                         read_lines UInt64 DEFAULT 0, version UInt64 DEFAULT 0";
+const EVENTS_IN: &str = concat!(
+    event_columns!(),
+    ", kind UInt8 DEFAULT 0, blob String DEFAULT '', read_bytes UInt64 DEFAULT 0, read_lines UInt64 DEFAULT 0,
+     version UInt64 DEFAULT 0"
+);
 
 /// Materialized views: name, target table, select from `{events}` (the events as written) `{where}` (only the
 /// event rows). In a cluster they read each shard's `events_local`; on one server, `events_in`.
