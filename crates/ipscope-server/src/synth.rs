@@ -62,7 +62,7 @@ pub fn generate(
     // Large batches in one transaction each (on SQLite); each IP's rows in time order, so the clustered key grows
     // in order.
     for chunk in plan.chunks(20_000) {
-        data.write(false, |writer: &mut dyn Sink| {
+        data.write(|writer: &mut dyn Sink| {
             for &(ip, n, devices) in chunk {
                 let first_device = rand() % DEVICES;
                 let mut times: Vec<i64> = (0..n).map(|_| (rand() % span_ms as u64) as i64).collect();
@@ -92,7 +92,7 @@ pub fn generate(
         })?;
         progress(written);
     }
-    data.write(false, |writer: &mut dyn Sink| {
+    data.write(|writer: &mut dyn Sink| {
         for device in 0..DEVICES {
             writer.device_group(&device_id(device), Some(&format!("group-{}", device % 10)))?;
         }

@@ -233,7 +233,9 @@ fn one_clickhouse_server_answers_as_sqlite_does() {
     std::fs::create_dir_all(dir.0.join("reference-state")).unwrap();
     std::fs::create_dir_all(dir.0.join("ch-state")).unwrap();
     let local = LocalClickHouse::single(&dir.0.join("clickhouse")).unwrap();
-    let ch = DataStore::ClickHouse(Arc::new(ClickHouse::open(&local.url("ipscope"), None).unwrap()));
+    // Small blocks, so that the demo's events go in dozens of inserts with several in flight at once.
+    let ch = ClickHouse::open(&local.url("ipscope"), None).unwrap().with_block_rows(2_000);
+    let ch = DataStore::ClickHouse(Arc::new(ch));
     fill(&ch);
     let reference = reference(&dir.0);
     let server = Server::new(&dir.0.join("ch-state"), ch.clone());

@@ -214,7 +214,7 @@ const RARE: [&str; 6] = [
 
 /// Fills `data` with the demo organization as of `now`.
 pub fn generate(data: &DataStore, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {
-    data.write(false, |sink| generate_in(sink, now))
+    data.write(|sink| generate_in(sink, now))
 }
 
 fn generate_in(sink: &mut dyn Sink, now: DateTime<Utc>) -> Result<DemoSummary, StoreError> {

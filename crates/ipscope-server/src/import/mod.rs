@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::store::writes::Sink;
+use crate::store::writes::{Discard, Sink};
 use crate::store::{DataStore, StoreError};
 
 /// The files to import; any may be absent.
@@ -122,30 +122,41 @@ pub fn import(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportSummary, ImportError> {
     let from_stdin = files.events.as_deref().is_some_and(|p| p == Path::new("-"));
-    // ClickHouse appends events without matching them against what is stored: the same file twice would count its
-    // connections twice, so a file whose content was imported before is refused.
-    let seen = match (data, &files.events) {
-        (DataStore::ClickHouse(ch), Some(path)) if !from_stdin => {
-            let sha256 = file_sha256(path)?;
-            if let Some(before) = ch.imported_file(&sha256)? {
-                return Err(ImportError::invalid(
-                    path,
-                    None,
-                    format!(
-                        "this content was imported into {} on {} UTC (from {}, {} events); ClickHouse keeps every \
-                         row, so importing it again would count its connections twice",
-                        ch.url(),
-                        before.imported,
-                        before.file,
-                        before.events
-                    ),
-                ));
+    let seen = match data {
+        DataStore::ClickHouse(ch) if !from_stdin => {
+            // ClickHouse appends events without matching them against what is stored: the same file twice would
+            // count its connections twice, so a file whose content was imported before is refused. Its hash is
+            // computed while the files are checked.
+            let sha256 = std::thread::scope(|scope| {
+                let hashing = files.events.as_deref().map(|path| scope.spawn(move || file_sha256(path)));
+                let checked = import_in(&mut Discard, files, progress);
+                let sha256 = hashing.map(|h| h.join().expect("hashing a file does not panic")).transpose();
+                checked.and(sha256)
+            })?;
+            match (sha256, &files.events) {
+                (Some(sha256), Some(path)) => {
+                    if let Some(before) = ch.imported_file(&sha256)? {
+                        return Err(ImportError::invalid(
+                            path,
+                            None,
+                            format!(
+                                "this content was imported into {} on {} UTC (from {}, {} events); ClickHouse keeps \
+                                 every row, so importing it again would count its connections twice",
+                                ch.url(),
+                                before.imported,
+                                before.file,
+                                before.events
+                            ),
+                        ));
+                    }
+                    Some((ch, sha256, path))
+                }
+                _ => None,
             }
-            Some((ch, sha256, path))
         }
         _ => None,
     };
-    let summary = data.write(!from_stdin, |sink| import_in(sink, files, progress))?;
+    let summary = data.write(|sink| import_in(sink, files, progress))?;
     if let Some((ch, sha256, path)) = seen {
         ch.record_imported_file(&sha256, &path.display().to_string(), summary.events_new)?;
     }

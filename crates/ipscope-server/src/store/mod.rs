@@ -255,14 +255,9 @@ impl DataStore {
         }
     }
 
-    /// Writes through `f` at once: on SQLite in one transaction (an error leaves the file unchanged); on ClickHouse,
-    /// which has no transactions, with `check_first` `f` first runs with a sink that keeps nothing, so that bad
-    /// input is found before anything is written.
-    pub fn write<R, E>(
-        &self,
-        check_first: bool,
-        mut f: impl FnMut(&mut dyn writes::Sink) -> Result<R, E>,
-    ) -> Result<R, E>
+    /// Writes through `f` at once: on SQLite in one transaction (an error leaves the file unchanged); ClickHouse has
+    /// no transactions, so callers that can check their input whole check it first (see `import`).
+    pub fn write<R, E>(&self, f: impl FnOnce(&mut dyn writes::Sink) -> Result<R, E>) -> Result<R, E>
     where
         E: From<StoreError>,
     {
@@ -275,9 +270,6 @@ impl DataStore {
                 result
             })?,
             DataStore::ClickHouse(ch) => {
-                if check_first {
-                    f(&mut writes::Discard)?;
-                }
                 let mut writer = clickhouse::writes::ClickHouseWriter::new(ch);
                 let result = f(&mut writer)?;
                 writer.finish()?;

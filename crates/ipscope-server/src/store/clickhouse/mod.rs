@@ -188,6 +188,8 @@ pub struct ClickHouse {
     /// `--clickhouse-cluster`: tables are created on every shard with `ON CLUSTER` and read through `Distributed` ones.
     cluster: Option<String>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// Events per inserted block (`writes::BLOCK_ROWS` unless a test asks for small blocks).
+    block_rows: usize,
 }
 
 impl Drop for ClickHouse {
@@ -254,6 +256,7 @@ impl ClickHouse {
             http,
             cluster: cluster.map(str::to_string),
             runtime: Some(runtime),
+            block_rows: writes::BLOCK_ROWS,
         };
         schema::migrate(&ch)?;
         Ok(ch)
@@ -262,6 +265,12 @@ impl ClickHouse {
     /// The URL, without the password.
     pub fn url(&self) -> &ClickHouseUrl {
         &self.url
+    }
+
+    /// Writes events in blocks of `rows` (tests write small ones, to have several in flight).
+    pub fn with_block_rows(mut self, rows: usize) -> ClickHouse {
+        self.block_rows = rows.max(1);
+        self
     }
 
     /// The cluster the tables are spread over, if any.
@@ -277,6 +286,11 @@ impl ClickHouse {
     /// Sends requests (a statement, or a block of rows for `query`) at once, each on its own connection, and reads
     /// their whole answers, in order: independent reads of one answer cost the slowest, not the sum.
     fn requests(&self, requests: Vec<(Option<&str>, Vec<u8>, bool)>) -> Vec<Result<Vec<u8>, StoreError>> {
+        self.send(requests).answers()
+    }
+
+    /// Sends requests as `requests` does and returns at once: their answers are read from what it returns.
+    fn send(&self, requests: Vec<(Option<&str>, Vec<u8>, bool)>) -> InFlight<'_> {
         let n = requests.len();
         let (tx, rx) = std::sync::mpsc::sync_channel(n);
         let runtime = self.runtime.as_ref().expect("the runtime lives as long as the client");
@@ -307,34 +321,12 @@ impl ClickHouse {
                 let answer = async {
                     let response = request.send().await?;
                     let status = response.status();
-                    Ok::<_, reqwest::Error>((status, response.bytes().await?))
+                    Ok::<_, reqwest::Error>((status, response.bytes().await?.to_vec()))
                 };
                 let _ = tx.send((i, answer.await));
             });
         }
-        drop(tx);
-        let mut answers: Vec<Result<Vec<u8>, StoreError>> =
-            (0..n).map(|_| Err(failed("the ClickHouse client stopped"))).collect();
-        for (i, answer) in rx.iter() {
-            answers[i] = match answer {
-                Err(e) => {
-                    // The innermost cause says what happened ("Connection refused"), the outer ones where.
-                    let mut cause = e.to_string();
-                    let mut source = std::error::Error::source(&e);
-                    while let Some(s) = source {
-                        cause = s.to_string();
-                        source = s.source();
-                    }
-                    Err(failed(format!("ClickHouse at {} does not answer: {cause}", self.url)))
-                }
-                Ok((status, bytes)) if status.is_success() => Ok(bytes.to_vec()),
-                Ok((status, bytes)) => {
-                    let text = String::from_utf8_lossy(&bytes);
-                    Err(failed(format!("ClickHouse at {} answered {status}: {}", self.url, text.trim())))
-                }
-            };
-        }
-        answers
+        InFlight { ch: self, n, answers: rx }
     }
 
     /// Runs a statement that returns nothing (DDL, ALTER, INSERT ... SELECT).
@@ -386,13 +378,60 @@ impl ClickHouse {
 
     /// Inserts a block of rows in `format` (e.g. `RowBinary`) into `table`.
     pub fn insert(&self, table: &str, format: &str, block: Vec<u8>) -> Result<(), StoreError> {
+        self.start_insert(table, format, block).done()
+    }
+
+    /// Starts inserting a block as `insert` does and returns while ClickHouse writes it.
+    pub fn start_insert(&self, table: &str, format: &str, block: Vec<u8>) -> InFlight<'_> {
         let query = format!("INSERT INTO {table} FORMAT {format}");
-        self.request(Some(&query), block, true).map(drop)
+        self.send(vec![(Some(&query), block, true)])
     }
 
     /// Whether the server answers.
     pub fn check(&self) -> Result<(), String> {
         self.rows::<serde_json::Value>(&Sql::new("SELECT 1")).map(drop).map_err(|e| e.to_string())
+    }
+}
+
+/// Requests sent to ClickHouse whose answers have not been read yet.
+#[must_use = "an unread request's failure would go unnoticed"]
+pub struct InFlight<'c> {
+    ch: &'c ClickHouse,
+    n: usize,
+    answers: std::sync::mpsc::Receiver<(usize, Result<(reqwest::StatusCode, Vec<u8>), reqwest::Error>)>,
+}
+
+impl InFlight<'_> {
+    /// Waits for the whole answers, in the order the requests were given.
+    pub fn answers(self) -> Vec<Result<Vec<u8>, StoreError>> {
+        let InFlight { ch, n, answers: rx } = self;
+        let mut answers: Vec<Result<Vec<u8>, StoreError>> =
+            (0..n).map(|_| Err(failed("the ClickHouse client stopped"))).collect();
+        for (i, answer) in rx.iter() {
+            answers[i] = match answer {
+                Err(e) => {
+                    // The innermost cause says what happened ("Connection refused"), the outer ones where.
+                    let mut cause = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        cause = s.to_string();
+                        source = s.source();
+                    }
+                    Err(failed(format!("ClickHouse at {} does not answer: {cause}", ch.url)))
+                }
+                Ok((status, bytes)) if status.is_success() => Ok(bytes),
+                Ok((status, bytes)) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    Err(failed(format!("ClickHouse at {} answered {status}: {}", ch.url, text.trim())))
+                }
+            };
+        }
+        answers
+    }
+
+    /// Waits for the answers, the first failure if any.
+    pub fn done(self) -> Result<(), StoreError> {
+        self.answers().into_iter().try_for_each(|answer| answer.map(drop))
     }
 }
 

@@ -8,11 +8,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ipscope_api::wire::{Alert, Machine};
 
-use super::{ClickHouse, StoreError};
+use super::{ClickHouse, InFlight, StoreError};
 use crate::store::writes::{evidence_ips, ChunkEnd, NewEvent, Sink};
 
 /// Rows per inserted block: large blocks are what ClickHouse ingests fastest (a block is ~100 MB at most).
-const BLOCK_ROWS: usize = 500_000;
+pub(super) const BLOCK_ROWS: usize = 500_000;
+
+/// Blocks of events being written at once (importing 2M events on 2 cores: one at a time 220,000 events/s, two
+/// 250,000, three 243,000; sending each block when the next was full, 163,000).
+const BLOCKS_IN_FLIGHT: usize = 2;
 
 /// A version for a replacing row: nanoseconds since the epoch, strictly increasing within this process, so that of
 /// two writes of one entity the later wins.
@@ -222,6 +226,8 @@ pub struct ClickHouseWriter<'c> {
     machines: Vec<u8>,
     alerts: Vec<u8>,
     alert_ips: Vec<u8>,
+    /// The blocks of events ClickHouse is writing while the next is read, oldest first.
+    in_flight: std::collections::VecDeque<InFlight<'c>>,
 }
 
 impl<'c> ClickHouseWriter<'c> {
@@ -237,6 +243,7 @@ impl<'c> ClickHouseWriter<'c> {
             machines: Vec::new(),
             alerts: Vec::new(),
             alert_ips: Vec::new(),
+            in_flight: Default::default(),
         }
     }
 
@@ -278,13 +285,25 @@ impl<'c> ClickHouseWriter<'c> {
             self.ch.insert("events_in", "Native", block)
         } else if self.events.rows > 0 {
             let block = self.events.take_block(None);
-            match self.ch.cluster() {
-                Some(_) => self.ch.insert("events", "Native", block),
-                None => self.ch.insert(&format!("events_in ({})", super::schema::EVENT_COLUMNS), "Native", block),
+            let table = match self.ch.cluster() {
+                Some(_) => "events".to_string(),
+                None => format!("events_in ({})", super::schema::EVENT_COLUMNS),
+            };
+            // ClickHouse writes a block on one thread: with two in flight it writes on two while the next is read
+            // and encoded (a failure stops the writing two blocks later at most).
+            if self.in_flight.len() == BLOCKS_IN_FLIGHT {
+                self.in_flight.pop_front().map_or(Ok(()), InFlight::done)?;
             }
+            self.in_flight.push_back(self.ch.start_insert(&table, "Native", block));
+            Ok(())
         } else {
             Ok(())
         }
+    }
+
+    /// Waits until the blocks in flight are written.
+    fn written(&mut self) -> Result<(), StoreError> {
+        self.in_flight.drain(..).try_for_each(InFlight::done)
     }
 }
 
@@ -340,13 +359,14 @@ impl Sink for ClickHouseWriter<'_> {
             &e.action_type,
             [e.protocol.as_deref(), e.local_ip.as_deref(), e.remote_url.as_deref(), e.file_name.as_deref(), sha1],
         );
-        if self.chunk.is_none() && self.events.rows >= BLOCK_ROWS {
+        if self.chunk.is_none() && self.events.rows >= self.ch.block_rows {
             self.flush()?;
         }
         Ok(true)
     }
 
     fn finish(&mut self) -> Result<(), StoreError> {
-        self.flush()
+        self.flush()?;
+        self.written()
     }
 }
