@@ -393,12 +393,15 @@ impl ClickHouse {
     }
 }
 
+/// What came back for one request: its status and body, or why none came.
+type Answer = Result<(reqwest::StatusCode, Vec<u8>), reqwest::Error>;
+
 /// Requests sent to ClickHouse whose answers have not been read yet.
 #[must_use = "an unread request's failure would go unnoticed"]
 pub struct InFlight<'c> {
     ch: &'c ClickHouse,
     n: usize,
-    answers: std::sync::mpsc::Receiver<(usize, Result<(reqwest::StatusCode, Vec<u8>), reqwest::Error>)>,
+    answers: std::sync::mpsc::Receiver<(usize, Answer)>,
 }
 
 impl InFlight<'_> {
