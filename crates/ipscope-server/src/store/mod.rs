@@ -170,6 +170,31 @@ fn open_connection(path: &Path, create: bool) -> Result<Connection, StoreError> 
     Ok(conn)
 }
 
+/// An `ingest` chunk read (`DataStore::read_chunk`), on ClickHouse not yet sent.
+#[must_use = "a chunk read is stored only when sent"]
+pub struct ReadChunk<'s>(Option<clickhouse::writes::ClickHouseWriter<'s>>);
+
+impl<'s> ReadChunk<'s> {
+    /// Sends the chunk; it is stored when what this returns says it is written.
+    pub fn send(self) -> Result<SentChunk<'s>, StoreError> {
+        Ok(SentChunk(match self.0 {
+            Some(writer) => writer.send()?,
+            None => Vec::new(),
+        }))
+    }
+}
+
+/// An `ingest` chunk being written.
+#[must_use = "a chunk's failure shows only when its writing is waited for"]
+pub struct SentChunk<'s>(Vec<clickhouse::InFlight<'s>>);
+
+impl SentChunk<'_> {
+    /// Waits until the chunk and its position are stored.
+    pub fn written(self) -> Result<(), StoreError> {
+        self.0.into_iter().try_for_each(clickhouse::InFlight::done)
+    }
+}
+
 /// Runs `f` with SQLite's writer inside one transaction, then `after` on that transaction, and commits only when
 /// both succeed: otherwise dropping the transaction rolls everything back.
 fn in_transaction<R, E: From<StoreError>>(
@@ -291,21 +316,23 @@ impl DataStore {
         }
     }
 
-    /// Writes one chunk of a blob through `f` together with the blob's new position, `end`: both or neither, whenever
-    /// the process stops (SQLite: one transaction; ClickHouse: one block, see `clickhouse::writes`).
-    pub fn write_chunk<E: From<StoreError>>(
+    /// Reads an `ingest` chunk through `f`, to be stored with `end`, its blob's new position, all or nothing: on
+    /// SQLite in one transaction, done when this returns; on ClickHouse as one block, buffered until `send`, so that
+    /// the next chunk can be read while this one is written.
+    pub fn read_chunk<E: From<StoreError>>(
         &self,
         end: writes::ChunkEnd,
         f: impl FnOnce(&mut dyn writes::Sink) -> Result<(), E>,
-    ) -> Result<(), E> {
+    ) -> Result<ReadChunk<'_>, E> {
         match self {
             DataStore::Sqlite(store) => {
-                store.call_blocking(|c| in_transaction(c, f, |tx| writes::record_position(tx, &end)))?
+                store.call_blocking(|c| in_transaction(c, f, |tx| writes::record_position(tx, &end)))??;
+                Ok(ReadChunk(None))
             }
             DataStore::ClickHouse(ch) => {
                 let mut writer = clickhouse::writes::ClickHouseWriter::chunk(ch, end)?;
                 f(&mut writer)?;
-                Ok(writer.finish()?)
+                Ok(ReadChunk(Some(writer)))
             }
         }
     }

@@ -282,7 +282,8 @@ impl<'c> ClickHouseWriter<'c> {
         }
         if let Some(end) = &self.chunk {
             let block = self.events.take_block(Some(end));
-            self.ch.insert("events_in", "Native", block)
+            self.in_flight.push_back(self.ch.start_insert("events_in", "Native", block));
+            Ok(())
         } else if self.events.rows > 0 {
             let block = self.events.take_block(None);
             let table = match self.ch.cluster() {
@@ -299,6 +300,12 @@ impl<'c> ClickHouseWriter<'c> {
         } else {
             Ok(())
         }
+    }
+
+    /// Sends what is buffered and returns the inserts ClickHouse is writing (`finish` without the wait).
+    pub fn send(mut self) -> Result<Vec<InFlight<'c>>, StoreError> {
+        self.flush()?;
+        Ok(self.in_flight.drain(..).collect())
     }
 
     /// Waits until the blocks in flight are written.
