@@ -64,9 +64,7 @@ pub fn parse_period(
         return Err(PeriodError::Conflicting);
     }
     let time = |name: &'static str, text: &str| {
-        DateTime::parse_from_rfc3339(text.trim())
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| PeriodError::BadTime(name, text.to_string()))
+        crate::time::parse_rfc3339(text.trim()).ok_or_else(|| PeriodError::BadTime(name, text.to_string()))
     };
     let period = match (look_back_hours, from, to) {
         (Some(h), _, _) => match h.trim().parse::<i64>() {
@@ -170,9 +168,7 @@ impl PeriodChoice {
         match (period, from, to) {
             (_, Some(f), Some(t)) => {
                 let parse = |name, text: &str| {
-                    DateTime::parse_from_rfc3339(text.trim())
-                        .map(|x| x.with_timezone(&Utc))
-                        .map_err(|_| PeriodError::BadTime(name, text.to_string()))
+                    crate::time::parse_rfc3339(text.trim()).ok_or_else(|| PeriodError::BadTime(name, text.to_string()))
                 };
                 let range = Period { from: parse("from", f)?, to: parse("to", t)? };
                 if range.from >= range.to {

@@ -156,18 +156,19 @@ pub struct Alert {
     #[serde(default)]
     pub description: Option<String>,
     /// When the alert was created.
+    #[serde(deserialize_with = "crate::time::de_utc")]
     pub alert_creation_time: DateTime<Utc>,
     /// First event that caused the alert.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub first_event_time: Option<DateTime<Utc>>,
     /// Last event that caused the alert.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub last_event_time: Option<DateTime<Utc>>,
     /// Last update of the alert.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub last_update_time: Option<DateTime<Utc>>,
     /// When the alert was resolved.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub resolved_time: Option<DateTime<Utc>>,
     /// Device the alert is on.
     #[serde(default)]
@@ -221,7 +222,7 @@ pub struct AlertComment {
     #[serde(default)]
     pub created_by: Option<String>,
     /// When it was written.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub created_time: Option<DateTime<Utc>>,
 }
 
@@ -232,7 +233,7 @@ pub struct Evidence {
     /// `File`, `Process`, `Ip`, `Url`, `User`, `Registry`...
     pub entity_type: String,
     /// When the evidence was recorded.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub evidence_creation_time: Option<DateTime<Utc>>,
     /// File SHA1.
     #[serde(default)]
@@ -253,7 +254,7 @@ pub struct Evidence {
     #[serde(default)]
     pub process_command_line: Option<String>,
     /// Process start.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub process_creation_time: Option<DateTime<Utc>>,
     /// Parent process id.
     #[serde(default)]
@@ -307,10 +308,10 @@ pub struct Machine {
     /// Fully qualified name.
     pub computer_dns_name: String,
     /// First seen by the sensor.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub first_seen: Option<DateTime<Utc>>,
     /// Last full device report.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub last_seen: Option<DateTime<Utc>>,
     /// `Windows11`, `Linux`, `macOS`...
     #[serde(default)]
@@ -377,8 +378,10 @@ pub struct IpStats {
     /// Distinct devices that connected to the address in the period.
     pub organization_prevalence: u64,
     /// First connection in the period, if any.
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub org_first_seen: Option<DateTime<Utc>>,
     /// Last connection in the period, if any.
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub org_last_seen: Option<DateTime<Utc>>,
 }
 
@@ -398,6 +401,7 @@ pub struct ObservedDevice {
     /// Device name.
     pub computer_dns_name: String,
     /// Time of its last connection to the IP in the period.
+    #[serde(deserialize_with = "crate::time::de_utc")]
     pub last_seen: DateTime<Utc>,
     /// Connections from this device to the IP in the period.
     pub connections: u64,
@@ -430,8 +434,10 @@ pub struct ObservedDevices {
     /// The address asked about.
     pub ip_address: String,
     /// Period start.
+    #[serde(deserialize_with = "crate::time::de_utc")]
     pub from: DateTime<Utc>,
     /// Period end (exclusive).
+    #[serde(deserialize_with = "crate::time::de_utc")]
     pub to: DateTime<Utc>,
     /// The devices, most recent connection first.
     pub value: Vec<ObservedDevice>,
@@ -442,6 +448,7 @@ pub struct ObservedDevices {
 #[serde(rename_all = "camelCase")]
 pub struct DayCount {
     /// The UTC day, `YYYY-MM-DD`.
+    #[serde(deserialize_with = "crate::time::de_date")]
     pub date: chrono::NaiveDate,
     /// Distinct devices that connected that day.
     pub devices: u64,
@@ -456,16 +463,20 @@ pub struct Prevalence {
     /// The address asked about.
     pub ip_address: String,
     /// Period start.
+    #[serde(deserialize_with = "crate::time::de_utc")]
     pub from: DateTime<Utc>,
     /// Period end (exclusive).
+    #[serde(deserialize_with = "crate::time::de_utc")]
     pub to: DateTime<Utc>,
     /// Distinct devices in the period.
     pub organization_prevalence: u64,
     /// Connections in the period.
     pub connections: u64,
     /// First connection in the period.
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub org_first_seen: Option<DateTime<Utc>>,
     /// Last connection in the period.
+    #[serde(default, deserialize_with = "crate::time::de_utc_option")]
     pub org_last_seen: Option<DateTime<Utc>>,
     /// Every UTC day the period touches, oldest first, including days without connections.
     pub days: Vec<DayCount>,
@@ -478,6 +489,7 @@ pub struct DeviceConnection {
     /// The remote address (link to `/ips/{ip}`).
     pub remote_ip: String,
     /// Last connection in the period.
+    #[serde(deserialize_with = "crate::time::de_utc")]
     pub last_seen: DateTime<Utc>,
     /// Connections in the period.
     pub connections: u64,
