@@ -157,7 +157,7 @@ pub fn AlertCounts(
     let counts = Severity::ALL.into_iter().rev().filter_map(|severity| {
         let n = alerts.iter().filter(|a| a.severity == severity).count();
         (n > 0).then(|| {
-            let class = format!("severity severity-{}", severity.as_str().to_lowercase());
+            let class = format!("severity severity-{}", severity.as_str().to_ascii_lowercase());
             view! {
                 <li>
                     <a href=link(Some(severity))>
@@ -200,7 +200,7 @@ fn alert_row(alert: Alert) -> impl IntoView {
                 <a href=alert_href(&alert.id)>{alert.title.clone()}</a>
             </td>
             <td>
-                <span class=format!("severity severity-{}", alert.severity.as_str().to_lowercase())>
+                <span class=format!("severity severity-{}", alert.severity.as_str().to_ascii_lowercase())>
                     {alert.severity.as_str()}
                 </span>
             </td>

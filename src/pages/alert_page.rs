@@ -63,7 +63,7 @@ fn AlertDetails(alert: Alert) -> impl IntoView {
         .collect_view();
     view! {
         <dl class="facts">
-            <dt>"Severity"</dt><dd class=format!("severity severity-{}", alert.severity.as_str().to_lowercase())>{alert.severity.as_str()}</dd>
+            <dt>"Severity"</dt><dd class=format!("severity severity-{}", alert.severity.as_str().to_ascii_lowercase())>{alert.severity.as_str()}</dd>
             <dt>"Status"</dt><dd>{alert.status.as_str()}</dd>
             <dt>"Category"</dt><dd>{text(alert.category.clone())}</dd>
             <dt>"Detection source"</dt><dd>{text(alert.detection_source.clone())}</dd>

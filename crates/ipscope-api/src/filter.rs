@@ -3,6 +3,16 @@
 use crate::time::absolute_utc;
 use crate::wire::{Alert, AlertStatus, ObservedDevice, Severity};
 
+/// Lower case as Unicode defines it. In the browser that is JavaScript's `toLowerCase`: std's `to_lowercase` would
+/// bring its 12 KB conversion table into the module (the answers are the same but for Unicode-version differences).
+fn lowercase(text: &str) -> String {
+    #[cfg(target_arch = "wasm32")]
+    let lower = String::from(js_sys::JsString::from(text).to_lower_case());
+    #[cfg(not(target_arch = "wasm32"))]
+    let lower = text.to_lowercase();
+    lower
+}
+
 /// Whether a device matches the timeline search box: every word of `query` must appear (case-insensitive)
 /// in its name, its initiating file name or SHA1, or its last-seen date (`2026-11-24`, `2026-11-24 17:00`).
 pub fn device_matches(device: &ObservedDevice, query: &str) -> bool {
@@ -12,9 +22,9 @@ pub fn device_matches(device: &ObservedDevice, query: &str) -> bool {
         device.initiating_process_file_name.as_deref().unwrap_or(""),
         device.initiating_process_sha1.as_deref().unwrap_or(""),
         absolute_utc(device.last_seen),
-    )
-    .to_lowercase();
-    query.split_whitespace().all(|word| haystack.contains(&word.to_lowercase()))
+    );
+    let haystack = lowercase(&haystack);
+    query.split_whitespace().all(|word| haystack.contains(&lowercase(word)))
 }
 
 /// The devices matching `query`, in their original order.
@@ -131,7 +141,7 @@ pub fn view_alerts<'a>(alerts: &'a [Alert], view: &AlertView) -> Vec<&'a Alert> 
     let first = |a: &Alert| a.first_event_time.unwrap_or(a.alert_creation_time);
     shown.sort_by(|a, b| {
         let order = match view.sort {
-            AlertColumn::Title => a.title.to_lowercase().cmp(&b.title.to_lowercase()),
+            AlertColumn::Title => lowercase(&a.title).cmp(&lowercase(&b.title)),
             AlertColumn::Severity => a.severity.rank().cmp(&b.severity.rank()),
             AlertColumn::Status => status_rank(a.status).cmp(&status_rank(b.status)),
             AlertColumn::Device => a.computer_dns_name.cmp(&b.computer_dns_name),
