@@ -193,9 +193,10 @@ pub fn demo_token(server: &Path, db: &Path, name: &str, permissions: &[&str], gr
     Ok(String::from_utf8(out.stdout)?.trim().to_string())
 }
 
-/// Budget for the whole app (wasm + JS + CSS + page), gzip-compressed, in bytes: what the app reached (308 KiB on
-/// 2026-11-28, with timestamps read by hand), with a little room. Lower it as the app shrinks.
-const SIZE_BUDGET_GZIP: u64 = 310 * 1024;
+/// Budget for the whole app (wasm + JS + CSS + page), gzip-compressed, in bytes: what the app reached (300 KiB on
+/// 2026-11-28, with timestamps read by hand and the browser's lower-casing), with a little room. Lower it as the
+/// app shrinks.
+const SIZE_BUDGET_GZIP: u64 = 302 * 1024;
 
 fn cmd_test(root: &Path) -> Result<()> {
     tools::ensure_app_tools(root)?;
