@@ -63,9 +63,36 @@ struct ClusterConfig {
     zookeeper_port: u16,
 }
 
+/// Why a server stopped at start: its error log says so.
+const STOPPED_AT_START: &str = "a server stopped at start";
+
+/// Runs `start` until its servers stay up, three times at most. Ports are chosen free and taken a moment later,
+/// when the servers bind them: another process can take one in between (ClickHouse then stops, "Address already in
+/// use"), and starting again in a clean `dir` with other ports is the way on.
+fn with_fresh_ports(
+    dir: &Path,
+    mut start: impl FnMut() -> std::io::Result<LocalClickHouse>,
+) -> std::io::Result<LocalClickHouse> {
+    let mut attempt = 1;
+    loop {
+        match start() {
+            Err(e) if attempt < 3 && e.to_string().starts_with(STOPPED_AT_START) => {
+                eprintln!("{e}; starting again with other ports");
+                let _ = std::fs::remove_dir_all(dir); // a clean start; the start rewrites what it needs anyway
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 impl LocalClickHouse {
     /// One server in `dir`.
     pub fn single(dir: &Path) -> std::io::Result<LocalClickHouse> {
+        with_fresh_ports(dir, || LocalClickHouse::try_single(dir))
+    }
+
+    fn try_single(dir: &Path) -> std::io::Result<LocalClickHouse> {
         let mut local =
             LocalClickHouse { children: Vec::new(), http_ports: Vec::new(), cluster: None, dir: dir.into() };
         let (http, tcp) = (free_port()?, free_port()?);
@@ -77,6 +104,10 @@ impl LocalClickHouse {
     /// A ZooKeeper and `shards` × `replicas` servers in `dir`, forming the cluster `name`; server `n` is replica
     /// `n % replicas` of shard `n / replicas`.
     pub fn cluster(dir: &Path, name: &str, shards: usize, replicas: usize) -> std::io::Result<LocalClickHouse> {
+        with_fresh_ports(dir, || LocalClickHouse::try_cluster(dir, name, shards, replicas))
+    }
+
+    fn try_cluster(dir: &Path, name: &str, shards: usize, replicas: usize) -> std::io::Result<LocalClickHouse> {
         let mut local = LocalClickHouse {
             children: Vec::new(),
             http_ports: Vec::new(),
@@ -250,7 +281,7 @@ impl LocalClickHouse {
                     return Err(error(format!("ClickHouse did not answer within a minute; {}:\n{log}", dir.display())));
                 }
                 if let Some(status) = self.children.iter_mut().find_map(|c| c.try_wait().ok().flatten()) {
-                    return Err(error(format!("a server stopped at start ({status}); see {}", self.dir.display())));
+                    return Err(error(format!("{STOPPED_AT_START} ({status}); see {}", self.dir.display())));
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
