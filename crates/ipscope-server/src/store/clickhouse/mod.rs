@@ -238,8 +238,9 @@ impl ClickHouse {
             .timeout(Duration::from_secs(3600))
             .pool_max_idle_per_host(32)
             // ClickHouse closes idle connections after `keep_alive_timeout` (3 s by default): never reuse one that
-            // old, or a request would fail on a connection the server has just closed.
-            .pool_idle_timeout(Duration::from_secs(2))
+            // old, or a request would fail on a connection the server has just closed. The server's clock starts
+            // when it has answered, ours when the answer is read: a loaded machine needs the margin.
+            .pool_idle_timeout(Duration::from_secs(1))
             .build()
             .map_err(|e| failed(format!("cannot make an HTTP client: {e}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -314,14 +315,25 @@ impl ClickHouse {
                 request = request.header("X-ClickHouse-Key", password);
             }
             let request = request.body(body);
+            // A request that failed before any answer came (a pooled connection the server closed as it was
+            // reused) is sent once more, unless it carries a block of rows, which may have been written all the
+            // same. Reads and ipscope's statements do no harm twice (DDL `IF NOT EXISTS`, deletes of the same days,
+            // a schema-version or imported-file row that replaces its twin).
+            let again = if query.is_none() { request.try_clone() } else { None };
             let tx = tx.clone();
             runtime.spawn(async move {
-                let answer = async {
+                let answer = |request: reqwest::RequestBuilder| async {
                     let response = request.send().await?;
                     let status = response.status();
                     Ok::<_, reqwest::Error>((status, response.bytes().await?.to_vec()))
                 };
-                let _ = tx.send((i, answer.await));
+                let mut result = answer(request).await;
+                if let (Err(e), Some(again)) = (&result, again) {
+                    if e.is_request() || e.is_connect() {
+                        result = answer(again).await;
+                    }
+                }
+                let _ = tx.send((i, result));
             });
         }
         InFlight { ch: self, n, answers: rx }
