@@ -318,7 +318,7 @@ impl ClickHouse {
             // A request that failed before any answer came (a pooled connection the server closed as it was
             // reused) is sent once more, unless it carries a block of rows, which may have been written all the
             // same. Reads and ipscope's statements do no harm twice (DDL `IF NOT EXISTS`, deletes of the same days,
-            // a schema-version or imported-file row that replaces its twin).
+            // a schema-version row, read as the highest, or an imported-file row, which replaces its twin).
             let again = if query.is_none() { request.try_clone() } else { None };
             let tx = tx.clone();
             runtime.spawn(async move {
