@@ -77,7 +77,7 @@ fn canonical(text: &str) -> Option<DateTime<Utc>> {
             nanos *= 10;
         }
     }
-    let offset = match &b[i..] {
+    let offset = match b.get(i..)? {
         [b'Z'] => 0,
         [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
             let (hours, minutes) = (num(i + 1, i + 3)?, num(i + 4, i + 6)?);
@@ -257,6 +257,9 @@ mod tests {
             "2026-1-25T14:03:07Z",
             "2026-11-25T14:03:07Z ",
             "+2026-11-25T14:03:07Z",
+            "2026-11-25T14:03:0",
+            "2026-11-25T14:03:",
+            "2026-11-25T14:03:07.",
             "",
         ] {
             assert_eq!(canonical(text), None, "{text}");
