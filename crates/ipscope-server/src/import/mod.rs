@@ -122,40 +122,35 @@ pub fn import(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportSummary, ImportError> {
     let from_stdin = files.events.as_deref().is_some_and(|p| p == Path::new("-"));
+    // ClickHouse has no transactions: the files are checked whole before anything is written. It also appends
+    // events without matching them against what is stored, so a file whose content was imported before is refused:
+    // its hash is computed while the files are checked.
     let seen = match data {
-        DataStore::ClickHouse(ch) if !from_stdin => {
-            // ClickHouse appends events without matching them against what is stored: the same file twice would
-            // count its connections twice, so a file whose content was imported before is refused. Its hash is
-            // computed while the files are checked.
-            let sha256 = std::thread::scope(|scope| {
-                let hashing = files.events.as_deref().map(|path| scope.spawn(move || file_sha256(path)));
-                let checked = import_in(&mut Discard, files, progress);
-                let sha256 = hashing.map(|h| h.join().expect("hashing a file does not panic")).transpose();
-                checked.and(sha256)
-            })?;
-            match (sha256, &files.events) {
-                (Some(sha256), Some(path)) => {
-                    if let Some(before) = ch.imported_file(&sha256)? {
-                        return Err(ImportError::invalid(
-                            path,
-                            None,
-                            format!(
-                                "this content was imported into {} on {} UTC (from {}, {} events); ClickHouse keeps \
-                                 every row, so importing it again would count its connections twice",
-                                ch.url(),
-                                before.imported,
-                                before.file,
-                                before.events
-                            ),
-                        ));
-                    }
-                    Some((ch, sha256, path))
-                }
-                _ => None,
-            }
-        }
+        DataStore::ClickHouse(ch) if !from_stdin => std::thread::scope(|scope| {
+            let hashing = files.events.as_deref().map(|path| (path, scope.spawn(move || file_sha256(path))));
+            let checked = import_in(&mut Discard, files, progress);
+            let hashed = hashing.map(|(path, h)| Ok((path, h.join().expect("hashing a file does not panic")?)));
+            checked.and(hashed.transpose())
+        })?
+        .map(|(path, sha256)| (ch, sha256, path)),
         _ => None,
     };
+    if let Some((ch, sha256, path)) = &seen {
+        if let Some(before) = ch.imported_file(sha256)? {
+            return Err(ImportError::invalid(
+                path,
+                None,
+                format!(
+                    "this content was imported into {} on {} UTC (from {}, {} events); ClickHouse keeps every row, \
+                     so importing it again would count its connections twice",
+                    ch.url(),
+                    before.imported,
+                    before.file,
+                    before.events
+                ),
+            ));
+        }
+    }
     let summary = data.write(|sink| import_in(sink, files, progress))?;
     if let Some((ch, sha256, path)) = seen {
         ch.record_imported_file(&sha256, &path.display().to_string(), summary.events_new)?;
