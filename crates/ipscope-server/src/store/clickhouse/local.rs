@@ -63,9 +63,6 @@ struct ClusterConfig {
     zookeeper_port: u16,
 }
 
-/// Why a server stopped at start: its error log says so.
-const STOPPED_AT_START: &str = "a server stopped at start";
-
 /// Runs `start` until its servers stay up, three times at most. Ports are chosen free and taken a moment later,
 /// when the servers bind them: another process can take one in between (ClickHouse then stops, "Address already in
 /// use"), and starting again in a clean `dir` with other ports is the way on.
@@ -76,7 +73,7 @@ fn with_fresh_ports(
     let mut attempt = 1;
     loop {
         match start() {
-            Err(e) if attempt < 3 && e.to_string().starts_with(STOPPED_AT_START) => {
+            Err(e) if attempt < 3 && e.kind() == std::io::ErrorKind::AddrInUse => {
                 eprintln!("{e}; starting again with other ports");
                 let _ = std::fs::remove_dir_all(dir); // a clean start; the start rewrites what it needs anyway
                 attempt += 1;
@@ -281,7 +278,15 @@ impl LocalClickHouse {
                     return Err(error(format!("ClickHouse did not answer within a minute; {}:\n{log}", dir.display())));
                 }
                 if let Some(status) = self.children.iter_mut().find_map(|c| c.try_wait().ok().flatten()) {
-                    return Err(error(format!("{STOPPED_AT_START} ({status}); see {}", self.dir.display())));
+                    let message = format!("a server stopped at start ({status}); see {}", self.dir.display());
+                    let port_taken = (0..self.http_ports.len()).any(|n| {
+                        let log = self.dir.join(format!("clickhouse-{n}")).join("error.log");
+                        std::fs::read_to_string(log).is_ok_and(|log| log.contains("Address already in use"))
+                    });
+                    return Err(match port_taken {
+                        true => std::io::Error::new(std::io::ErrorKind::AddrInUse, message),
+                        false => error(message),
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
