@@ -68,21 +68,31 @@ pub fn use_api() -> Api {
 impl Api {
     /// `GET path` with the access token; a refused sign-in sends the analyst to sign in again.
     async fn get_json<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
-        let result = self.get_json_once(path).await;
-        if let Err(ApiError::Unauthorized(why)) = &result {
-            auth::forget_token();
-            auth::sign_in_again(crate::config::global(), Some(why));
-        }
-        result
+        self.get(path, true).await?.json()
     }
 
     /// `GET path` with the access token, without reacting to a refusal.
     async fn get_json_once<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
+        self.get(path, false).await?.json()
+    }
+
+    /// `GET path`'s answer, from `index.html`'s script when it asked already. With `sign_in_again`, a refused
+    /// sign-in forgets the token and sends the analyst to sign in. Not generic: the module holds it once, and
+    /// only the reading of the body exists per type.
+    async fn get(self, path: &str, sign_in_again: bool) -> Result<Answer, ApiError> {
         let answer = match take_prefetched(path) {
             Some(answer) => Answer::prefetched(answer).await?,
             None => Answer::read(self.send(path).await?).await,
         };
-        answer.json()
+        if sign_in_again && answer.status == 401 {
+            let error = answer.error();
+            if let ApiError::Unauthorized(why) = &error {
+                auth::forget_token();
+                auth::sign_in_again(crate::config::global(), Some(why));
+            }
+            return Err(error);
+        }
+        Ok(answer)
     }
 
     /// Sends `GET path` with the access token.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod components;
 pub mod config;
 pub mod pages;
+pub mod resource;
 pub mod router;
 pub mod routes;
 pub mod url_state;

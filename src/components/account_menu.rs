@@ -4,6 +4,7 @@ use ipscope_api::wire::Me;
 use leptos::prelude::*;
 
 use crate::api::use_api;
+use crate::resource::ApiResource;
 use crate::auth;
 use crate::config::use_config;
 
@@ -24,7 +25,7 @@ pub fn AccountMenu() -> impl IntoView {
         return ().into_any();
     }
     let api = use_api();
-    let me = LocalResource::new(move || api.me());
+    let me = ApiResource::new(move || api.me());
     let sign_out = move |_| {
         auth::forget_token();
         let config = crate::config::global();

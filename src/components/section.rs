@@ -2,8 +2,11 @@
 
 use leptos::prelude::*;
 
+use std::rc::Rc;
+
 use crate::api::ApiError;
 use crate::components::error_notice::ErrorNotice;
+use crate::resource::ApiResource;
 
 /// A `<section>` labelled by its heading. It shows `loading` until `resource` resolves, then `render`'s view
 /// of the data, or the error in words with a retry button. One failing section never blanks the others.
@@ -16,17 +19,17 @@ pub fn Section<T, V>(
     /// What "loading" says, e.g. "Loading alerts…".
     loading: &'static str,
     /// The data.
-    resource: LocalResource<Result<T, ApiError>>,
+    resource: ApiResource<T>,
     /// Renders the data.
     render: impl Fn(T) -> V + Send + Sync + 'static,
 ) -> impl IntoView
 where
-    T: Clone + Send + Sync + 'static,
+    T: Clone + 'static,
     V: IntoView + 'static,
 {
     // The resource keeps its last value while it reloads (a new period), so the old content stays until the new
     // arrives, as a `<Transition>` would show it, without a suspense boundary and its futures per section.
-    let content = move || resource.get().map(|answer| answer.map(|data| render(data).into_any()));
+    let content = move || resource.get().map(|answer| answer.map(|data| render(Rc::unwrap_or_clone(data)).into_any()));
     section_frame(id, title, loading, Box::new(content), Callback::new(move |()| resource.refetch()))
 }
 

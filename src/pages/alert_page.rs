@@ -4,6 +4,7 @@ use ipscope_api::wire::Alert;
 use leptos::prelude::*;
 
 use crate::api::use_api;
+use crate::resource::ApiResource;
 use crate::components::section::Section;
 use crate::components::time::Time;
 use crate::pages::set_title;
@@ -17,14 +18,14 @@ pub fn AlertPage(
 ) -> impl IntoView {
     let id = StoredValue::new(id);
     let api = use_api();
-    let alert = LocalResource::new(move || api.alert(id.get_value()));
-    let ips = LocalResource::new(move || api.alert_ips(id.get_value()));
+    let alert = ApiResource::new(move || api.alert(id.get_value()));
+    let ips = ApiResource::new(move || api.alert_ips(id.get_value()));
     set_title("Alert — ipscope");
     view! {
         <div class="alert-page">
             <h1 class="alert-title">
                 {move || match alert.get() {
-                    Some(Ok(a)) => a.title,
+                    Some(Ok(a)) => a.title.clone(),
                     _ => "Alert".to_string(),
                 }}
             </h1>

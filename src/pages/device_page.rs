@@ -4,6 +4,7 @@ use ipscope_api::wire::{DeviceConnection, Machine};
 use leptos::prelude::*;
 
 use crate::api::use_api;
+use crate::resource::ApiResource;
 use crate::components::copy_button::CopyButton;
 use crate::components::related_alerts::RelatedAlerts;
 use crate::components::section::Section;
@@ -20,16 +21,16 @@ pub fn DevicePage(
     let export_name = format!("alerts-device-{}", id.chars().take(40).collect::<String>());
     let id = StoredValue::new(id);
     let api = use_api();
-    let machine = LocalResource::new(move || api.machine(id.get_value()));
-    let alerts = LocalResource::new(move || api.machine_alerts(id.get_value()));
-    let connections = LocalResource::new(move || api.machine_connections(id.get_value()));
+    let machine = ApiResource::new(move || api.machine(id.get_value()));
+    let alerts = ApiResource::new(move || api.machine_alerts(id.get_value()));
+    let connections = ApiResource::new(move || api.machine_connections(id.get_value()));
     set_title("Device — ipscope");
     view! {
         <div class="device-page">
             <h1 class="device-name">
                 {move || match machine.get() {
                     Some(Ok(m)) => {
-                        let name = m.computer_dns_name;
+                        let name = m.computer_dns_name.clone();
                         view! { {name.clone()} <CopyButton value=name what="device name" /> }.into_any()
                     }
                     _ => "Device".into_any(),

@@ -8,6 +8,7 @@ use ipscope_api::period::PeriodChoice;
 use leptos::prelude::*;
 
 use crate::api::use_api;
+use crate::resource::ApiResource;
 use crate::components::copy_button::CopyButton;
 use crate::components::geo_info::GeoInfo;
 use crate::components::observed_devices::ObservedDevices;
@@ -59,10 +60,10 @@ fn IpInvestigation(
     set_title(&format!("{ip} — ipscope"));
     let api = use_api();
     let (period, period_problem) = use_period();
-    let profile = LocalResource::new(move || api.ip_profile(ip));
-    let alerts = LocalResource::new(move || api.ip_alerts(ip));
-    let devices = LocalResource::new(move || api.ip_devices(ip, period.get()));
-    let prevalence = LocalResource::new(move || api.ip_prevalence(ip, period.get()));
+    let profile = ApiResource::new(move || api.ip_profile(ip));
+    let alerts = ApiResource::new(move || api.ip_alerts(ip));
+    let devices = ApiResource::new(move || api.ip_devices(ip, period.get()));
+    let prevalence = ApiResource::new(move || api.ip_prevalence(ip, period.get()));
     let describe = move || period.get().describe();
     let class = classify(ip);
     let export_name = format!("alerts-{}", ip.to_string().replace(':', "_"));
@@ -123,7 +124,7 @@ fn IpInvestigation(
 #[component]
 fn NeverObserved(
     ip: IpAddr,
-    prevalence: LocalResource<Result<ipscope_api::wire::Prevalence, crate::api::ApiError>>,
+    prevalence: ApiResource<ipscope_api::wire::Prevalence>,
     period: Signal<String>,
 ) -> impl IntoView {
     move || {
