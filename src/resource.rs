@@ -52,7 +52,8 @@ impl<T: 'static> ApiResource<T> {
     /// The answer so far, tracked: `None` until the first answer.
     pub fn get(&self) -> Option<Result<Rc<T>, ApiError>> {
         self.shared.get().map(|answer| {
-            answer.map(|data| data.downcast::<T>().unwrap_or_else(|_| unreachable!("an ApiResource holds its own type")))
+            answer
+                .map(|data| data.downcast::<T>().unwrap_or_else(|_| unreachable!("an ApiResource holds its own type")))
         })
     }
 

@@ -4,9 +4,9 @@ use ipscope_api::wire::Me;
 use leptos::prelude::*;
 
 use crate::api::use_api;
-use crate::resource::ApiResource;
 use crate::auth;
 use crate::config::use_config;
+use crate::resource::ApiResource;
 
 fn describe(me: &Me) -> String {
     match &me.device_groups {

@@ -32,18 +32,26 @@ pub fn ObservedDevices(
     // as a hand-written page would.
     let matching = move |q: &str, d: &[ObservedDevice]| d.iter().map(|d| device_matches(d, q)).collect::<Vec<_>>();
     let first = matching(&query.get_untracked().unwrap_or_default(), &devices.value);
-    let rows: Vec<_> = devices.value.iter().cloned().zip(first).map(|(d, shown)| device_row(d, shown)).collect();
+    let rows: Vec<_> =
+        devices.value.iter().cloned().zip(first.iter().copied()).map(|(d, s)| device_row(d, s)).collect();
     let all = StoredValue::new(devices.value);
     let shown = Memo::new(move |_| all.with_value(|d| matching(&query.get().unwrap_or_default(), d)));
     let body = NodeRef::<leptos::html::Tbody>::new();
+    // Which rows are shown now: the effect touches only the rows whose state changes (none when it first runs).
+    let drawn = StoredValue::new(first);
     Effect::new(move || {
         let (Some(body), shown) = (body.get(), shown.read()) else { return };
-        let rows = body.children();
-        for (i, shown) in shown.iter().enumerate() {
-            if let Some(row) = rows.item(i as u32) {
-                let _ = row.toggle_attribute_with_force("hidden", !shown);
+        drawn.update_value(|drawn| {
+            let rows = body.children();
+            for (i, (now, was)) in shown.iter().zip(drawn.iter_mut()).enumerate() {
+                if now != was {
+                    if let Some(row) = rows.item(i as u32) {
+                        let _ = row.toggle_attribute_with_force("hidden", !now);
+                    }
+                    *was = *now;
+                }
             }
-        }
+        });
     });
     let filtered = move || {
         let q = query.get_untracked().unwrap_or_default();

@@ -4,10 +4,10 @@ use ipscope_api::wire::Alert;
 use leptos::prelude::*;
 
 use crate::api::use_api;
-use crate::resource::ApiResource;
 use crate::components::section::Section;
 use crate::components::time::Time;
 use crate::pages::set_title;
+use crate::resource::ApiResource;
 use crate::routes::{ip_href_text, machine_href};
 
 /// The alert page.

@@ -4,12 +4,12 @@ use ipscope_api::wire::{DeviceConnection, Machine};
 use leptos::prelude::*;
 
 use crate::api::use_api;
-use crate::resource::ApiResource;
 use crate::components::copy_button::CopyButton;
 use crate::components::related_alerts::RelatedAlerts;
 use crate::components::section::Section;
 use crate::components::time::Time;
 use crate::pages::set_title;
+use crate::resource::ApiResource;
 use crate::routes::ip_href_text;
 
 /// The device page.

@@ -8,7 +8,6 @@ use ipscope_api::period::PeriodChoice;
 use leptos::prelude::*;
 
 use crate::api::use_api;
-use crate::resource::ApiResource;
 use crate::components::copy_button::CopyButton;
 use crate::components::geo_info::GeoInfo;
 use crate::components::observed_devices::ObservedDevices;
@@ -16,6 +15,7 @@ use crate::components::prevalence_panel::{PeriodPicker, PrevalencePanel};
 use crate::components::related_alerts::{AlertCounts, RelatedAlerts};
 use crate::components::section::Section;
 use crate::pages::set_title;
+use crate::resource::ApiResource;
 use crate::url_state::use_query_param;
 
 /// The IP page. An address that does not parse gets a message and no request.
