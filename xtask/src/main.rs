@@ -85,15 +85,18 @@ fn build_app(root: &Path) -> Result<()> {
     run(Command::new("trunk")
         .args(["build", "--release", "--offline", "--skip-version-check"])
         .env("PATH", tools::path_with_tools(root))
-        .env("CARGO_ENCODED_RUSTFLAGS", short_source_paths(root)))?;
+        .env("CARGO_ENCODED_RUSTFLAGS", app_rustflags(root)))?;
     compress_assets(&root.join("dist"))
 }
 
-/// rustc flags that write the source paths panic messages carry as `crate-1.2.3/src/…` and `src/…`: without them
-/// the module holds this machine's directories (`/root/.cargo/registry/src/index…/`), 10 KB of it, which the
-/// analyst's browser has no use for. Separated by 0x1f, as `CARGO_ENCODED_RUSTFLAGS` takes them (paths may hold
-/// spaces); with `--target`, they apply to the app only, not to build scripts and macros.
-fn short_source_paths(root: &Path) -> String {
+/// rustc flags for the app, separated by 0x1f as `CARGO_ENCODED_RUSTFLAGS` takes them (paths may hold spaces); with
+/// `--target`, they apply to the app only, not to build scripts and macros.
+/// - `--cfg erase_components`: Leptos then returns every component's view as an `AnyView` (and erases attribute
+///   lists), instead of one nested generic type per view whose building, mounting and updating code is copied for
+///   each: 40 KB less module (27 KB gzip), and fewer distinct functions for the browser to compile on a first visit.
+/// - `--remap-path-prefix`: the source paths panic messages carry read `crate-1.2.3/src/…` and `src/…`, not this
+///   machine's directories (`/root/.cargo/registry/src/index…/`), which the analyst's browser has no use for.
+fn app_rustflags(root: &Path) -> String {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
@@ -104,7 +107,8 @@ fn short_source_paths(root: &Path) -> String {
         .filter_map(|entry| entry.ok().map(|e| e.path()));
     let mut prefixes: Vec<PathBuf> = registries.collect();
     prefixes.push(root.to_path_buf());
-    prefixes.iter().map(|from| format!("--remap-path-prefix={}/=", from.display())).collect::<Vec<_>>().join("\u{1f}")
+    let remaps = prefixes.iter().map(|from| format!("--remap-path-prefix={}/=", from.display()));
+    std::iter::once("--cfg=erase_components".to_string()).chain(remaps).collect::<Vec<_>>().join("\u{1f}")
 }
 
 /// The files of `dist` the browser downloads as they are (`index.html` and `config.json` are written per request).
