@@ -174,8 +174,8 @@ impl Api {
 }
 
 /// The answer to `GET path` that `index.html`'s script asked for before the app had loaded, if it did: a promise of
-/// `{status, retryAfter, body}`, the body (an `ArrayBuffer`) read while the app was still loading. Each is taken once, so a retry or a
-/// new period asks afresh.
+/// `{status, retryAfter, body}`, the body (an `ArrayBuffer`) read while the app was still loading. Each is taken
+/// once, so a retry or a new period asks afresh.
 fn take_prefetched(path: &str) -> Option<js_sys::Promise> {
     let answers = js_sys::Reflect::get(&leptos::prelude::window(), &"ipscopePrefetch".into()).ok()?;
     let answer = js_sys::Reflect::get(&answers, &path.into()).ok().filter(|a| !a.is_undefined())?;

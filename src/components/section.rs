@@ -1,8 +1,8 @@
 //! One section of a page: a labelled `<section>` whose content loads on its own, with loading and error states.
 
-use leptos::prelude::*;
-
 use std::rc::Rc;
+
+use leptos::prelude::*;
 
 use crate::api::ApiError;
 use crate::components::error_notice::ErrorNotice;
