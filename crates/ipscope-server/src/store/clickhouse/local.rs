@@ -233,10 +233,12 @@ impl LocalClickHouse {
   <users_config>users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
+  <http_server_default_response>{identity}</http_server_default_response>
   {cluster_xml}
 </yandex>
 "#,
-                interserver = free_port()?
+                interserver = free_port()?,
+                identity = identity(&dir).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
             ),
         )?;
         std::fs::write(
@@ -267,13 +269,13 @@ impl LocalClickHouse {
         Ok(())
     }
 
-    /// Waits until every server answers `/ping`.
+    /// Waits until every server answers as itself (`identity`).
     fn wait_ready(&mut self) -> std::io::Result<()> {
         let started = Instant::now();
         for (n, port) in self.http_ports.iter().enumerate() {
-            while !ping(*port) {
+            let dir = self.dir.join(format!("clickhouse-{n}"));
+            while !answers_as(*port, &identity(&dir)) {
                 if started.elapsed() > Duration::from_secs(60) {
-                    let dir = self.dir.join(format!("clickhouse-{n}"));
                     let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
                     return Err(error(format!("ClickHouse did not answer within a minute; {}:\n{log}", dir.display())));
                 }
@@ -295,15 +297,23 @@ impl LocalClickHouse {
     }
 }
 
-fn ping(port: u16) -> bool {
+/// What the server of `dir` answers to `GET /` (its `http_server_default_response`): a server is known ready by
+/// its own answer. Another test's server may hold the port for a moment after a server of ours failed to take it,
+/// and would answer `/ping` just the same.
+fn identity(dir: &Path) -> String {
+    format!("ipscope test server in {}", dir.display())
+}
+
+/// Whether the server on `port` answers `GET /` with `identity`.
+fn answers_as(port: u16, identity: &str) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+    if stream.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
         return false;
     }
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    answer.ends_with("Ok.\n")
+    answer.contains(identity)
 }
