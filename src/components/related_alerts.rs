@@ -157,7 +157,7 @@ pub fn AlertCounts(
     let counts = Severity::ALL.into_iter().rev().filter_map(|severity| {
         let n = alerts.iter().filter(|a| a.severity == severity).count();
         (n > 0).then(|| {
-            let class = format!("severity severity-{}", severity.as_str().to_ascii_lowercase());
+            let class = severity_class(severity);
             view! {
                 <li>
                     <a href=link(Some(severity))>
@@ -180,6 +180,11 @@ pub fn AlertCounts(
     .into_any()
 }
 
+/// The classes that colour a severity (`severity severity-high`; style/main.css).
+pub fn severity_class(severity: Severity) -> String {
+    format!("severity severity-{}", severity.as_str().to_ascii_lowercase())
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -200,7 +205,7 @@ fn alert_row(alert: Alert) -> impl IntoView {
                 <a href=alert_href(&alert.id)>{alert.title.clone()}</a>
             </td>
             <td>
-                <span class=format!("severity severity-{}", alert.severity.as_str().to_ascii_lowercase())>
+                <span class=severity_class(alert.severity)>
                     {alert.severity.as_str()}
                 </span>
             </td>

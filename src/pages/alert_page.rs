@@ -4,6 +4,7 @@ use ipscope_api::wire::Alert;
 use leptos::prelude::*;
 
 use crate::api::use_api;
+use crate::components::related_alerts::severity_class;
 use crate::components::section::Section;
 use crate::components::time::Time;
 use crate::pages::set_title;
@@ -64,7 +65,7 @@ fn AlertDetails(alert: Alert) -> impl IntoView {
         .collect_view();
     view! {
         <dl class="facts">
-            <dt>"Severity"</dt><dd class=format!("severity severity-{}", alert.severity.as_str().to_ascii_lowercase())>{alert.severity.as_str()}</dd>
+            <dt>"Severity"</dt><dd class=severity_class(alert.severity)>{alert.severity.as_str()}</dd>
             <dt>"Status"</dt><dd>{alert.status.as_str()}</dd>
             <dt>"Category"</dt><dd>{text(alert.category.clone())}</dd>
             <dt>"Detection source"</dt><dd>{text(alert.detection_source.clone())}</dd>
