@@ -30,12 +30,15 @@ pub fn ObservedDevices(
     let export_name = format!("devices-{}", devices.ip_address.replace(':', "_"));
     // The rows are drawn once; the filter only hides and shows them (one effect over the table, no state per row),
     // as a hand-written page would.
-    let matching = move |q: &str, d: &[ObservedDevice]| d.iter().map(|d| device_matches(d, q)).collect::<Vec<_>>();
-    let first = matching(&query.get_untracked().unwrap_or_default(), &devices.value);
-    let rows: Vec<_> =
-        devices.value.iter().cloned().zip(first.iter().copied()).map(|(d, s)| device_row(d, s)).collect();
     let all = StoredValue::new(devices.value);
-    let shown = Memo::new(move |_| all.with_value(|d| matching(&query.get().unwrap_or_default(), d)));
+    let shown = Memo::new(move |_| {
+        let q = query.get().unwrap_or_default();
+        all.with_value(|d| d.iter().map(|d| device_matches(d, &q)).collect::<Vec<_>>())
+    });
+    // Which rows the filter in the URL shows, for drawing them: the effect below reads the same memo unchanged.
+    let first = shown.get_untracked();
+    let rows: Vec<_> =
+        all.with_value(|d| d.iter().cloned().zip(first.iter().copied()).map(|(d, s)| device_row(d, s)).collect());
     let body = NodeRef::<leptos::html::Tbody>::new();
     // Which rows are shown now: the effect touches only the rows whose state changes (none when it first runs).
     let drawn = StoredValue::new(first);
