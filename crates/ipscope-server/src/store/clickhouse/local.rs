@@ -186,7 +186,7 @@ impl LocalClickHouse {
         tcp: u16,
         cluster: Option<(&ClusterConfig, usize, usize)>,
     ) -> std::io::Result<()> {
-        let dir = self.dir.join(format!("clickhouse-{n}"));
+        let dir = self.server_dir(n);
         std::fs::create_dir_all(&dir)?;
         let d = dir.display();
         let cluster_xml = cluster.map_or_else(String::new, |(c, shard, replica)| {
@@ -269,11 +269,16 @@ impl LocalClickHouse {
         Ok(())
     }
 
+    /// Where server `n` keeps its configuration, data and logs.
+    fn server_dir(&self, n: usize) -> PathBuf {
+        self.dir.join(format!("clickhouse-{n}"))
+    }
+
     /// Waits until every server answers as itself (`identity`).
     fn wait_ready(&mut self) -> std::io::Result<()> {
         let started = Instant::now();
         for (n, port) in self.http_ports.iter().enumerate() {
-            let dir = self.dir.join(format!("clickhouse-{n}"));
+            let dir = self.server_dir(n);
             while !answers_as(*port, &identity(&dir)) {
                 if started.elapsed() > Duration::from_secs(60) {
                     let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
@@ -282,7 +287,7 @@ impl LocalClickHouse {
                 if let Some(status) = self.children.iter_mut().find_map(|c| c.try_wait().ok().flatten()) {
                     let message = format!("a server stopped at start ({status}); see {}", self.dir.display());
                     let port_taken = (0..self.http_ports.len()).any(|n| {
-                        let log = self.dir.join(format!("clickhouse-{n}")).join("error.log");
+                        let log = self.server_dir(n).join("error.log");
                         std::fs::read_to_string(log).is_ok_and(|log| log.contains("Address already in use"))
                     });
                     return Err(match port_taken {
