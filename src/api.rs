@@ -8,12 +8,11 @@ use ipscope_api::sign_in::form_encode;
 use ipscope_api::wire::{
     Alert, Collection, DeviceConnection, ErrorResponse, IpProfile, IpRef, Machine, Me, ObservedDevices, Prevalence,
 };
-use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use wasm_bindgen::JsCast;
+#[cfg(target_arch = "wasm32")]
+use {crate::auth, send_wrapper::SendWrapper, wasm_bindgen::JsCast};
 
-use crate::auth;
 use crate::config::{use_config, ConfigFile};
 use crate::routes::encode;
 
@@ -79,6 +78,7 @@ impl Api {
     /// `GET path`'s answer, from `index.html`'s script when it asked already. With `sign_in_again`, a refused
     /// sign-in forgets the token and sends the analyst to sign in. Not generic: the module holds it once, and
     /// only the reading of the body exists per type.
+    #[cfg(target_arch = "wasm32")]
     async fn get(self, path: &str, sign_in_again: bool) -> Result<Answer, ApiError> {
         let answer = match take_prefetched(path) {
             Some(answer) => Answer::prefetched(answer).await?,
@@ -95,7 +95,20 @@ impl Api {
         Ok(answer)
     }
 
+    /// `GET path`'s answer as the server rendering the page gave it (`prerender.rs`); one it did not give never
+    /// comes, and its section shows as loading.
+    #[cfg(not(target_arch = "wasm32"))]
+    async fn get(self, path: &str, _sign_in_again: bool) -> Result<Answer, ApiError> {
+        match crate::prerender::answer(path) {
+            Some(answer) => {
+                Ok(Answer { status: answer.status, retry_after: answer.retry_after, text: text(Ok(answer.body)) })
+            }
+            None => std::future::pending().await,
+        }
+    }
+
     /// Sends `GET path` with the access token.
+    #[cfg(target_arch = "wasm32")]
     async fn send(self, path: &str) -> Result<Response, ApiError> {
         let url = format!("{}{}", self.base, path);
         // Aborted when the reactive owner that asked is cleaned up: leaving a page (or changing its period) cancels
@@ -176,6 +189,7 @@ impl Api {
 /// The answer to `GET path` that `index.html`'s script asked for before the app had loaded, if it did: a promise of
 /// `{status, retryAfter, body}`, the body (an `ArrayBuffer`) read while the app was still loading. Each is taken
 /// once, so a retry or a new period asks afresh.
+#[cfg(target_arch = "wasm32")]
 fn take_prefetched(path: &str) -> Option<js_sys::Promise> {
     let answers = js_sys::Reflect::get(&leptos::prelude::window(), &"ipscopePrefetch".into()).ok()?;
     let answer = js_sys::Reflect::get(&answers, &path.into()).ok().filter(|a| !a.is_undefined())?;
@@ -205,6 +219,7 @@ impl Answer {
     }
 
     /// Waits for an answer `index.html`'s script asked for.
+    #[cfg(target_arch = "wasm32")]
     async fn prefetched(answer: js_sys::Promise) -> Result<Answer, ApiError> {
         let answer = wasm_bindgen_futures::JsFuture::from(answer)
             .await

@@ -30,8 +30,15 @@ thread_local! {
 }
 
 /// The current access token.
+#[cfg(target_arch = "wasm32")]
 pub fn token() -> Option<String> {
     TOKEN.with(|t| t.borrow().clone())
+}
+
+/// The token the server renders the page for (`prerender.rs`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn token() -> Option<String> {
+    crate::prerender::token()
 }
 
 /// Keeps `token` for this browser tab.

@@ -47,30 +47,46 @@ pub struct ConfigFile {
 }
 
 /// The API base used when `config.json` does not set one.
-const DEFAULT_API_BASE: &str = "api/";
+pub const DEFAULT_API_BASE: &str = "api/";
 
 /// Reads `config.json` and the page's base path.
 pub async fn load() -> Config {
-    let base_path = base_path();
     let written = document().get_element_by_id("ipscope-config").and_then(|block| block.text_content());
     let file = match written {
-        Some(text) => serde_json::from_str::<ConfigFile>(&text).map(Some).map_err(|e| e.to_string()),
+        Some(text) => parse_config_file(&text),
         None => crate::api::fetch_config_file().await.map_err(|e| e.to_string()),
     };
-    let (file, load_error) = match file {
-        Ok(file) => (file.unwrap_or_default(), None),
-        Err(e) => (ConfigFile::default(), Some(format!("config.json was ignored: {e}"))),
-    };
-    let mut api_base = file.api_base_url.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| DEFAULT_API_BASE.into());
-    if !api_base.ends_with('/') {
-        api_base.push('/');
+    let search = window().location().search().unwrap_or_default();
+    Config::new(file, base_path(), embed_requested(&search))
+}
+
+/// The configuration block ipscope's server writes into the page (`config.json` with its sign-in settings).
+pub fn parse_config_file(text: &str) -> Result<Option<ConfigFile>, String> {
+    serde_json::from_str::<ConfigFile>(text).map(Some).map_err(|e| e.to_string())
+}
+
+impl Config {
+    /// The configuration from `file` (`Ok(None)`: there is none; `Err`: why it was ignored) for the app served
+    /// under `base_path`, embedded when the file or the first URL (`embed_requested`) says so.
+    pub fn new(file: Result<Option<ConfigFile>, String>, base_path: String, embed_requested: bool) -> Config {
+        let (file, load_error) = match file {
+            Ok(file) => (file.unwrap_or_default(), None),
+            Err(e) => (ConfigFile::default(), Some(format!("config.json was ignored: {e}"))),
+        };
+        let mut api_base =
+            file.api_base_url.filter(|b| !b.trim().is_empty()).unwrap_or_else(|| DEFAULT_API_BASE.into());
+        if !api_base.ends_with('/') {
+            api_base.push('/');
+        }
+        let embed = file.embed.unwrap_or(false) || embed_requested;
+        // Resolved once for the life of the page; a `'static` base makes the API client `Copy`. The default is not
+        // leaked (the server renders pages with it, many times).
+        let api_base: &'static str =
+            if api_base == DEFAULT_API_BASE { DEFAULT_API_BASE } else { Box::leak(api_base.into_boxed_str()) };
+        let frame_ancestors =
+            file.frame_ancestors.unwrap_or_default().into_iter().map(|o| o.trim_end_matches('/').to_string()).collect();
+        Config { api_base, base_path, embed, load_error, auth: file.auth.unwrap_or_default(), frame_ancestors }
     }
-    let embed = file.embed.unwrap_or(false) || embed_requested();
-    // Resolved once for the life of the page; a `'static` base makes the API client `Copy`.
-    let api_base: &'static str = Box::leak(api_base.into_boxed_str());
-    let frame_ancestors =
-        file.frame_ancestors.unwrap_or_default().into_iter().map(|o| o.trim_end_matches('/').to_string()).collect();
-    Config { api_base, base_path, embed, load_error, auth: file.auth.unwrap_or_default(), frame_ancestors }
 }
 
 static GLOBAL: OnceLock<Config> = OnceLock::new();
@@ -85,12 +101,9 @@ pub fn global() -> &'static Config {
     GLOBAL.get().expect("the configuration is loaded before the app starts")
 }
 
-/// Whether the first URL asks for embed mode (`?embed=1` or `?embed=true`).
-fn embed_requested() -> bool {
-    let search = window().location().search().unwrap_or_default();
-    web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()
-        .and_then(|p| p.get("embed"))
+/// Whether the first URL's query (`search`) asks for embed mode (`?embed=1` or `?embed=true`).
+pub fn embed_requested(search: &str) -> bool {
+    ipscope_api::query::query_get(&ipscope_api::query::parse_query(search), "embed")
         .is_some_and(|v| v == "1" || v == "true")
 }
 
@@ -113,7 +126,7 @@ impl Config {
     }
 
     /// The path to give `navigate` (`ips/1.2.3.4` → `/ips/1.2.3.4`): the router adds the base path itself.
-    pub fn route(&self, path: &str) -> String {
+    pub fn route(path: &str) -> String {
         format!("/{}", path.trim_start_matches('/'))
     }
 

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod components;
 pub mod config;
 pub mod pages;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod prerender;
 pub mod resource;
 pub mod router;
 pub mod routes;
@@ -41,5 +43,20 @@ pub fn start() {
             use leptos::prelude::*;
             view! { <app::App config=config.clone() /> }
         });
+        // A page the server drew gives way when the app has drawn its own (the IP page, when its answers are in),
+        // or after a while whatever happens.
+        leptos::prelude::set_timeout(take_over, std::time::Duration::from_secs(3));
     });
+}
+
+/// Removes the page the server drew (`index.html`), showing the app's own in its place; marks the moment for
+/// measurements. Does nothing once done, or when there was none.
+pub fn take_over() {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(drawn) = leptos::prelude::document().get_element_by_id("prerendered") {
+        drawn.remove();
+        if let Some(performance) = leptos::prelude::window().performance() {
+            let _ = performance.mark("ipscope:taken-over");
+        }
+    }
 }

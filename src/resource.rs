@@ -24,7 +24,11 @@ type Call = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Answer>>>>;
 /// The answer of an API call that returns `T`: `None` while the first answer is awaited, then the data or the
 /// error. Like `LocalResource`, it keeps its last answer while it reloads. `Copy`, so views capture it freely.
 pub struct ApiResource<T: 'static> {
+    #[cfg(target_arch = "wasm32")]
     shared: LocalResource<Answer>,
+    /// Rendered by the server (`prerender.rs`): the answer the call gave at once, if it did.
+    #[cfg(not(target_arch = "wasm32"))]
+    shared: StoredValue<Option<Answer>, LocalStorage>,
     answer: PhantomData<fn() -> T>,
 }
 
@@ -51,7 +55,11 @@ impl<T: 'static> ApiResource<T> {
 
     /// The answer so far, tracked: `None` until the first answer.
     pub fn get(&self) -> Option<Result<Rc<T>, ApiError>> {
-        self.shared.get().map(|answer| {
+        #[cfg(target_arch = "wasm32")]
+        let answer = self.shared.get();
+        #[cfg(not(target_arch = "wasm32"))]
+        let answer = self.shared.get_value();
+        answer.map(|answer| {
             answer
                 .map(|data| data.downcast::<T>().unwrap_or_else(|_| unreachable!("an ApiResource holds its own type")))
         })
@@ -59,11 +67,24 @@ impl<T: 'static> ApiResource<T> {
 
     /// Calls again (the retry button).
     pub fn refetch(&self) {
+        #[cfg(target_arch = "wasm32")]
         self.shared.refetch();
     }
 }
 
 /// The one `LocalResource` instantiation every `ApiResource` uses.
+#[cfg(target_arch = "wasm32")]
 fn shared_resource(call: Call) -> LocalResource<Answer> {
     LocalResource::new(call)
+}
+
+/// Rendered by the server: the call's answer if it gives one at once (the server's answers do), else none ever.
+#[cfg(not(target_arch = "wasm32"))]
+fn shared_resource(call: Call) -> StoredValue<Option<Answer>, LocalStorage> {
+    use std::task::{Context, Poll, Waker};
+    let answer = match call().as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(answer) => Some(answer),
+        Poll::Pending => None,
+    };
+    StoredValue::new_local(answer)
 }

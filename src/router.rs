@@ -4,6 +4,7 @@
 //! with a `match`; a general router's generic route tree cost more of the module than the pages it chose between.
 
 use leptos::prelude::*;
+#[cfg(target_arch = "wasm32")]
 use wasm_bindgen::JsCast;
 
 /// Where the app is: the path below the base path (`/ips/1.2.3.4`) and the query string (`?period=7d`, or empty).
@@ -19,6 +20,7 @@ pub struct Location {
 
 impl Location {
     /// Sets the signals from the browser's address, notifying only what changed.
+    #[cfg(target_arch = "wasm32")]
     fn read_address(&self) {
         let location = window().location();
         let pathname = location.pathname().unwrap_or_default();
@@ -48,6 +50,7 @@ impl Location {
             let _ = window().location().assign(&url);
             return;
         }
+        #[cfg(target_arch = "wasm32")]
         self.read_address();
         if !replace {
             window().scroll_to_with_x_and_y(0.0, 0.0);
@@ -55,8 +58,22 @@ impl Location {
     }
 }
 
+/// The location of the page the server renders (`prerender.rs`), provided to every component; nothing to follow.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn provide_location(base_path: &str) -> Location {
+    let (path, query) = crate::prerender::address();
+    let location = Location {
+        path: RwSignal::new(path),
+        query: RwSignal::new(query),
+        base: StoredValue::new(base_path.to_string()),
+    };
+    provide_context(location);
+    location
+}
+
 /// Creates the location for the app served under `base_path` (`""` or `/tools/ipscope`), follows the back and
 /// forward buttons and in-app links, and provides it to every component.
+#[cfg(target_arch = "wasm32")]
 pub fn provide_location(base_path: &str) -> Location {
     let location = Location {
         path: RwSignal::new(String::new()),
@@ -97,6 +114,7 @@ pub fn use_location() -> Location {
 }
 
 /// Where an in-app link goes.
+#[cfg(target_arch = "wasm32")]
 enum Link {
     /// A page of the app: the path below the base path and the query.
     Page(String),
@@ -106,6 +124,7 @@ enum Link {
 
 /// Where a click goes if the app should follow it without a page load: a plain left click on a link to this app's
 /// pages (or to an element of this page) in the same tab. Anything else is left to the browser.
+#[cfg(target_arch = "wasm32")]
 fn in_app_link(ev: &leptos::ev::MouseEvent, base: &str) -> Option<Link> {
     if ev.default_prevented() || ev.button() != 0 || ev.meta_key() || ev.ctrl_key() || ev.shift_key() || ev.alt_key() {
         return None;
@@ -141,8 +160,5 @@ pub fn below_base<'a>(pathname: &'a str, base: &str) -> Option<&'a str> {
 
 /// The segments of `path`, percent-decoded: `/ips/2001%3Adb8%3A%3A1` → `["ips", "2001:db8::1"]`; `/` → `[]`.
 pub fn segments(path: &str) -> Vec<String> {
-    path.split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| js_sys::decode_uri_component(s).map(String::from).unwrap_or_else(|_| s.to_string()))
-        .collect()
+    path.split('/').filter(|s| !s.is_empty()).map(ipscope_api::query::percent_decode).collect()
 }

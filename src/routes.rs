@@ -3,7 +3,13 @@
 
 use std::net::IpAddr;
 
-use crate::config::global;
+/// The href of in-app `path`, with the base path.
+fn link(path: &str) -> String {
+    #[cfg(target_arch = "wasm32")]
+    return crate::config::global().link(path);
+    #[cfg(not(target_arch = "wasm32"))]
+    crate::prerender::config(|config| config.link(path))
+}
 
 /// `/ips/{ip}`: the IP page.
 pub const IPS: &str = "ips";
@@ -23,17 +29,17 @@ pub fn encode(text: &str) -> String {
 
 /// The home page.
 pub fn home_href() -> String {
-    global().link("")
+    link("")
 }
 
 /// The IP page of `ip`.
 pub fn ip_href(ip: IpAddr) -> String {
-    global().link(&ip_path(ip))
+    link(&ip_path(ip))
 }
 
 /// The IP page of `ip`, as `navigate` takes it (the router adds the base path).
 pub fn ip_route(ip: IpAddr) -> String {
-    global().route(&ip_path(ip))
+    crate::config::Config::route(&ip_path(ip))
 }
 
 fn ip_path(ip: IpAddr) -> String {
@@ -47,10 +53,10 @@ pub fn ip_href_text(ip: &str) -> Option<String> {
 
 /// The device page of machine `id`.
 pub fn machine_href(id: &str) -> String {
-    global().link(&format!("{MACHINES}/{}", encode(id)))
+    link(&format!("{MACHINES}/{}", encode(id)))
 }
 
 /// The alert page of alert `id`.
 pub fn alert_href(id: &str) -> String {
-    global().link(&format!("{ALERTS}/{}", encode(id)))
+    link(&format!("{ALERTS}/{}", encode(id)))
 }

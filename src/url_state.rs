@@ -1,7 +1,7 @@
 //! Page state in the URL: read query parameters, link to or switch to another state of the same page.
 
+use ipscope_api::query::{parse_query, query_get, query_set, query_string};
 use leptos::prelude::*;
-use web_sys::UrlSearchParams;
 
 use crate::config::use_config;
 use crate::router::use_location;
@@ -9,26 +9,22 @@ use crate::router::use_location;
 /// Query parameters to set (`Some`) or remove (`None`), keeping the others.
 pub type QueryChanges<'a> = [(&'a str, Option<String>)];
 
-fn params(query: &str) -> UrlSearchParams {
-    UrlSearchParams::new_with_str(query).unwrap_or_else(|_| UrlSearchParams::new().expect("an empty query"))
-}
-
 /// A query parameter of the current URL.
 pub fn use_query_param(key: &'static str) -> Memo<Option<String>> {
     let location = use_location();
-    Memo::new(move |_| params(&location.query.read()).get(key))
+    Memo::new(move |_| query_get(&parse_query(&location.query.read()), key).map(String::from))
 }
 
 /// `query` (`?a=b` or empty) with `changes` made, in the same form.
 fn changed_query(query: &str, changes: &QueryChanges<'_>) -> String {
-    let params = params(query);
+    let mut pairs = parse_query(query);
     for (key, value) in changes {
         match value.as_deref().filter(|v| !v.is_empty()) {
-            Some(value) => params.set(key, value),
-            None => params.delete(key),
+            Some(value) => query_set(&mut pairs, key, value),
+            None => pairs.retain(|(k, _)| k != key),
         }
     }
-    let text = String::from(params.to_string());
+    let text = query_string(&pairs);
     if text.is_empty() {
         text
     } else {

@@ -61,6 +61,8 @@ const LOAD_FIGURES: &str = r#"
         fcp: paint ? paint.startTime : null, bytes, api, requests: entries.map(e => e.name),
         wasmEnd: wasm ? wasm.responseEnd : null,
         started: (performance.getEntriesByName('ipscope:start')[0] || {}).startTime ?? null,
+        drawn: (performance.getEntriesByName('ipscope:prerendered')[0] || {}).startTime ?? null,
+        interactive: (performance.getEntriesByName('ipscope:taken-over')[0] || {}).startTime ?? window.__ready,
         apiStart: Math.min(...calls.map(e => e.startTime)), apiEnd: Math.max(...calls.map(e => e.responseEnd)),
     };
 "#;
@@ -99,6 +101,8 @@ struct Figures {
     keystroke_frame: Vec<f64>,
     wasm_end: Vec<f64>,
     started: Vec<f64>,
+    drawn: Vec<f64>,
+    interactive: Vec<f64>,
     api_start: Vec<f64>,
     api_end: Vec<f64>,
     second_visit_ready: Vec<f64>,
@@ -148,6 +152,8 @@ async fn measure(base_url: &str, slowdown: f64, last_round: bool) -> Figures {
             f.api_bytes.extend(load["api"].as_f64());
             f.wasm_end.extend(load["wasmEnd"].as_f64());
             f.started.extend(load["started"].as_f64());
+            f.drawn.extend(load["drawn"].as_f64());
+            f.interactive.extend(load["interactive"].as_f64());
             f.api_start.extend(load["apiStart"].as_f64());
             f.api_end.extend(load["apiEnd"].as_f64());
         }
@@ -200,6 +206,8 @@ async fn ip_page_next_to_a_hand_written_page() {
                 entry.keystroke_frame.extend(got.keystroke_frame);
                 entry.wasm_end.extend(got.wasm_end);
                 entry.started.extend(got.started);
+                entry.drawn.extend(got.drawn);
+                entry.interactive.extend(got.interactive);
                 entry.api_start.extend(got.api_start);
                 entry.api_end.extend(got.api_end);
                 entry.second_visit_ready.extend(got.second_visit_ready);
@@ -227,6 +235,7 @@ async fn ip_page_next_to_a_hand_written_page() {
                 .push_str(&format!("| {slowdown}× | {label} | {ma:.0} {unit} | {mp:.0} {unit} | {:.2}× |\n", ma / mp));
         };
         row("until all sections show", &a.ready, &p.ready, "ms");
+        row("until the page takes input (ipscope: the app has taken over)", &a.interactive, &p.interactive, "ms");
         row("first contentful paint", &a.fcp, &p.fcp, "ms");
         row("bytes transferred, first visit", &a.bytes, &p.bytes, "B");
         row("of which API answers", &a.api_bytes, &p.api_bytes, "B");
@@ -237,20 +246,23 @@ async fn ip_page_next_to_a_hand_written_page() {
     }
     report.push_str("\nWhere the time goes (medians, ms after navigation start):\n\n");
     report.push_str(
-        "| CPU | page | module downloaded | app started | first API call sent | last API answer in | all sections show |\n",
+        "| CPU | page | module downloaded | app started | first API call sent | last API answer in | all sections show \
+         | server's drawing shown | app took over |\n",
     );
-    report.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+    report.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for slowdown in SLOWDOWNS.map(|s| s as u32) {
         for name in ["ipscope", "plain"] {
             let f = &all[&(name, slowdown)];
             let m = |v: &[f64]| if v.is_empty() { "—".to_string() } else { format!("{:.0}", median(v)) };
             report.push_str(&format!(
-                "| {slowdown}× | {name} | {} | {} | {} | {} | {} |\n",
+                "| {slowdown}× | {name} | {} | {} | {} | {} | {} | {} | {} |\n",
                 m(&f.wasm_end),
                 m(&f.started),
                 m(&f.api_start),
                 m(&f.api_end),
-                m(&f.ready)
+                m(&f.ready),
+                m(&f.drawn),
+                m(&f.interactive)
             ));
         }
     }

@@ -1,5 +1,6 @@
 //! An API failure in words, with a retry button; a rate limit counts down and retries by itself.
 
+#[cfg(target_arch = "wasm32")]
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -32,6 +33,8 @@ pub fn ErrorNotice(
         ApiError::RateLimited { retry_after } => Some(RwSignal::new(retry_after)),
         _ => None,
     };
+    // Counting down is the browser's: the server draws the notice as it first shows (`prerender.rs`).
+    #[cfg(target_arch = "wasm32")]
     if let Some(left) = countdown {
         let handle = set_interval_with_handle(
             move || {

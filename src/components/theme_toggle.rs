@@ -26,11 +26,15 @@ fn apply(theme: &str) {
 #[component]
 pub fn ThemeToggle() -> impl IntoView {
     // What is applied (index.html's script set it), without opening the browser's storage on the way to the page.
+    // Rendered by the server, the system's; the app shows the analyst's choice when it takes over.
+    #[cfg(target_arch = "wasm32")]
     let current = document()
         .document_element()
         .and_then(|root| root.get_attribute("data-theme"))
         .filter(|t| t == "light" || t == "dark")
         .unwrap_or_else(|| "system".into());
+    #[cfg(not(target_arch = "wasm32"))]
+    let current = String::from("system");
     let on_change = move |ev| {
         let theme = event_target_value(&ev);
         apply(&theme);

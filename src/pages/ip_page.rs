@@ -27,6 +27,7 @@ pub fn IpPage(
     match parse_ip_input(&raw) {
         Ok(ip) => view! { <IpInvestigation ip /> }.into_any(),
         Err(e) => {
+            Effect::new(crate::take_over);
             set_title("Invalid IP address — ipscope");
             view! {
                 <div class="invalid-ip">
@@ -64,6 +65,13 @@ fn IpInvestigation(
     let alerts = ApiResource::new(move || api.ip_alerts(ip));
     let devices = ApiResource::new(move || api.ip_devices(ip, period.get()));
     let prevalence = ApiResource::new(move || api.ip_prevalence(ip, period.get()));
+    // The page as the server drew it (if it did) gives way once every section has its answer, or the page is left.
+    Effect::new(move || {
+        if profile.get().is_some() && alerts.get().is_some() && devices.get().is_some() && prevalence.get().is_some() {
+            crate::take_over();
+        }
+    });
+    on_cleanup(crate::take_over);
     let describe = move || period.get().describe();
     let class = classify(ip);
     let export_name = format!("alerts-{}", ip.to_string().replace(':', "_"));

@@ -10,5 +10,8 @@ pub mod sign_in_page;
 
 /// Sets the document title (the browser tab and history entries).
 pub fn set_title(title: &str) {
+    #[cfg(target_arch = "wasm32")]
     leptos::prelude::document().set_title(title);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = title; // rendered by the server: the page's title is the app's to set
 }

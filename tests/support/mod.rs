@@ -52,12 +52,27 @@ impl Page {
     pub async fn open(&self, path: &str) -> anyhow::Result<()> {
         let fragment = self.token.as_ref().map(|t| format!("#token={t}")).unwrap_or_default();
         self.driver.goto(format!("{}{}{fragment}", self.base_url, path)).await?;
-        Ok(())
+        self.wait_for_app().await
     }
 
     /// Opens `path` of the app as it is, without a token in the URL.
     pub async fn open_plain(&self, path: &str) -> anyhow::Result<()> {
         self.driver.goto(format!("{}{}", self.base_url, path)).await?;
+        self.wait_for_app().await
+    }
+
+    /// Waits until the app has mounted and the page the server drew, if any, has given way to it: tests act on
+    /// the app's elements, not on the drawing's (which shares their ids for a moment). A page that never mounts
+    /// the app (the browser left for a sign-in elsewhere) is left to the test after a while.
+    async fn wait_for_app(&self) -> anyhow::Result<()> {
+        const MOUNTED: &str = "return !document.getElementById('boot') && !document.getElementById('prerendered');";
+        let deadline = tokio::time::Instant::now() + WAIT / 4;
+        while tokio::time::Instant::now() < deadline {
+            if self.driver.execute(MOUNTED, vec![]).await.is_ok_and(|done| done.json().as_bool() == Some(true)) {
+                break;
+            }
+            tokio::time::sleep(POLL).await;
+        }
         Ok(())
     }
 

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod ip;
 pub mod number;
 pub mod period;
+pub mod query;
 pub mod sign_in;
 pub mod time;
 pub mod wire;

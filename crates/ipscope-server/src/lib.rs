@@ -9,6 +9,7 @@ pub mod host;
 pub mod import;
 pub mod ingest;
 pub mod listener;
+mod prerender;
 pub mod rate_limit;
 mod routes;
 pub mod store;
@@ -105,18 +106,20 @@ pub fn app(state: AppState) -> Router {
     let protected = protected
         .route_layer(from_fn_with_state(Arc::clone(&state.auditor), audit::audit))
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate));
-    let api = routes::api_router(protected)
-        .with_state(state.clone())
+    let api = routes::api_router(protected).with_state(state.clone());
+    let web = config.dist.as_ref().map(|dist| {
+        Arc::new(web::WebConfig::new(dist.clone(), &config.base_path, &config.frame_ancestors, &state.auth))
+    });
+    let prerender = prerender::Prerender { api: api.clone().layer(axum::middleware::from_fn(error::json_errors)), web };
+    let api = api
+        .route("/prerender/ips/{ip}", axum::routing::get(prerender::ip_page).with_state(prerender.clone()))
         .layer(from_fn_with_state(limiter, rate_limit::limit))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(cors(&config.cors_origins))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     let router = Router::new().nest("/api", api);
-    let router = match &config.dist {
-        Some(dist) => {
-            let web = web::WebConfig::new(dist.clone(), &config.base_path, &config.frame_ancestors, &state.auth);
-            web::app_router(router, web)
-        }
+    let router = match prerender.web {
+        Some(web) => web::app_router(router, web),
         None => router.fallback(web::app_not_built),
     };
     let router = match config.base_path.as_str() {

@@ -138,8 +138,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 
 /// `router` with the app: `config.json` (with the server's sign-in settings), the app's files, and `index.html` for
 /// every other path (a client route such as `/ips/1.2.3.4`).
-pub fn app_router(router: axum::Router, config: WebConfig) -> axum::Router {
-    let config = Arc::new(config);
+pub fn app_router(router: axum::Router, config: Arc<WebConfig>) -> axum::Router {
     let index = get(index_html).with_state(Arc::clone(&config));
     // `cargo xtask dist` writes `.br` and `.gz` beside each asset; the file service picks by `Accept-Encoding`.
     let files = ServeDir::new(&config.dist)
@@ -185,6 +184,18 @@ fn names_too_long(path: &str) -> bool {
 }
 
 impl WebConfig {
+    /// `config.json` as the app gets it: the deployed file with the settings the server's options imply; a file
+    /// that is no JSON object as it is, so the app reports what is wrong with it.
+    pub(crate) async fn app_config_text(&self) -> String {
+        let text = tokio::fs::read_to_string(self.dist.join("config.json")).await.ok();
+        self.app_config(text.as_deref()).unwrap_or_else(|text| text)
+    }
+
+    /// The path the app is served under (`""` or `/tools/ipscope`).
+    pub(crate) fn base_path(&self) -> &str {
+        &self.base_path
+    }
+
     /// The deployed `config.json` (its text, `None` when absent) with the `auth` block and frame ancestors the
     /// server's options imply, unless the file sets its own; `Err` with the text as it is when it is no JSON object.
     fn app_config(&self, deployed: Option<&str>) -> Result<String, String> {
@@ -210,9 +221,7 @@ fn with_config_block(html: &str, config_json: &str) -> String {
 
 /// The deployed `config.json` with the settings the server's options imply (see `WebConfig::app_config`).
 async fn config_json(State(config): State<Arc<WebConfig>>) -> Response {
-    let text = tokio::fs::read_to_string(config.dist.join("config.json")).await.ok();
-    // Not an object: served as it is, so the app reports what is wrong with it.
-    let body = config.app_config(text.as_deref()).unwrap_or_else(|text| text);
+    let body = config.app_config_text().await;
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response

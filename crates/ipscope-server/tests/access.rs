@@ -538,3 +538,52 @@ fn no_auth_is_refused_on_a_network_address_without_a_trusted_proxy() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("--no-auth") && stderr.contains("--trusted-proxy"), "{stderr}");
 }
+
+/// The IP page the server draws before the app loads (`/api/prerender/ips/{ip}`) shows only what the caller's own
+/// calls would: each answer comes from the API with the caller's token, its permissions and device groups.
+#[tokio::test]
+async fn the_drawn_ip_page_shows_what_the_callers_token_may_see() {
+    let f = fixture();
+    let dist = f.dir.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<!doctype html><html><head></head><body></body></html>").unwrap();
+    let config = ServerConfig { dist: Some(dist), base_path: "/tools/ipscope".into(), ..ServerConfig::default() };
+    let router = router(&f.store, config);
+    let page = "/tools/ipscope/api/prerender/ips/45.77.12.9?period=7d";
+    let calls = ["profile", "alerts", "devices?lookBackHours=168", "prevalence?lookBackHours=168"]
+        .map(|call| format!("ips/45.77.12.9/{call}"));
+
+    let admin = token(&f.store, "admin", &ALL_PERMISSIONS, None);
+    let drawn = get(&router, page, Some(&admin)).await;
+    assert_eq!(drawn.status, StatusCode::OK, "{}", drawn.body);
+    let html = drawn.body["html"].as_str().unwrap();
+    for call in calls.iter().map(String::as_str).chain(["me"]) {
+        assert_eq!(drawn.body["answers"][call]["status"], 200, "{call}: {}", drawn.body["answers"]);
+    }
+    assert!(html.contains("fin-lt-0042.corp.contoso.example"), "{html}");
+    // Text from the data is text: the device named `<i>eng</i>-…` is escaped, not markup.
+    assert!(html.contains("&lt;i&gt;eng&lt;/i&gt;-ws-1007"), "{html}");
+    assert!(html.contains(&format!(r#"href="/tools/ipscope/machines/{FIN}""#)), "{html}");
+    assert!(html.contains(r#"<span class="who">Signed in as <!>admin</span>"#), "{html}");
+    let devices: Value = serde_json::from_str(drawn.body["answers"][&calls[2]]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(devices["value"].as_array().map(Vec::len), Some(3), "{devices}");
+
+    let finance = token(&f.store, "finance-analyst", &ALL_PERMISSIONS, Some(&["Finance"]));
+    let drawn = get(&router, page, Some(&finance)).await;
+    let html = drawn.body["html"].as_str().unwrap();
+    assert!(html.contains("fin-lt-0042") && !html.contains("eng-ws-1007"), "{html}");
+
+    let ip_only = token(&f.store, "ip-only", &["Ip.Read.All"], None);
+    let drawn = get(&router, page, Some(&ip_only)).await;
+    let refused = &drawn.body["answers"][&calls[1]];
+    assert_eq!(refused["status"], 403, "{}", drawn.body["answers"]);
+    let message: Value = serde_json::from_str(refused["body"].as_str().unwrap()).unwrap();
+    let message = message["error"]["message"].as_str().unwrap();
+    assert!(drawn.body["html"].as_str().unwrap().contains(message), "{message}");
+
+    // Without a token there is nothing to draw; the app sends the analyst to sign in.
+    let drawn = get(&router, page, None).await;
+    assert_eq!(drawn.status, StatusCode::OK);
+    assert!(drawn.body["html"].is_null(), "{}", drawn.body);
+    assert_eq!(drawn.body["answers"][&calls[0]]["status"], 401);
+}
