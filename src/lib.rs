@@ -36,6 +36,13 @@ pub fn start() {
             }
         });
         let config = config.clone();
+        // The IP page as the server drew it, if `index.html`'s script asked for it, is shown first.
+        let window = leptos::prelude::window();
+        if let Ok(drawing) = js_sys::Reflect::get(&window, &"ipscopeDrawing".into()) {
+            if let Ok(drawing) = wasm_bindgen::JsCast::dyn_into::<js_sys::Promise>(drawing) {
+                let _ = wasm_bindgen_futures::JsFuture::from(drawing).await;
+            }
+        }
         if let Some(boot) = leptos::prelude::document().get_element_by_id("boot") {
             boot.remove();
         }
