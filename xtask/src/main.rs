@@ -217,9 +217,10 @@ pub fn demo_token(server: &Path, db: &Path, name: &str, permissions: &[&str], gr
 }
 
 /// Budget for the whole app (wasm + JS + CSS + page), gzip-compressed, in bytes: what the app reached (260 KiB on
-/// 2026-11-28, with one resource type for every API call and Leptos's `erase_components`), with a little room.
+/// 2026-11-28, with one resource type for every API call and Leptos's `erase_components`; 263.4 KiB with the page's
+/// script showing the server's drawing), with a little room.
 /// Lower it as the app shrinks.
-const SIZE_BUDGET_GZIP: u64 = 263 * 1024;
+const SIZE_BUDGET_GZIP: u64 = 264 * 1024;
 
 fn cmd_test(root: &Path) -> Result<()> {
     tools::ensure_app_tools(root)?;
