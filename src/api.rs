@@ -186,9 +186,9 @@ impl Api {
     }
 }
 
-/// The answer to `GET path` that `index.html`'s script asked for before the app had loaded, if it did: a promise of
-/// `{status, retryAfter, body}`, the body (an `ArrayBuffer`) read while the app was still loading. Each is taken
-/// once, so a retry or a new period asks afresh.
+/// The answer to `GET path` that the server's drawing of the page was made from (`index.html`'s script, before the
+/// app mounted), if there is one: a promise of `{status, retryAfter, body}`, the body an `ArrayBuffer`. Each is
+/// taken once, so a retry or a new period asks afresh.
 #[cfg(target_arch = "wasm32")]
 fn take_prefetched(path: &str) -> Option<js_sys::Promise> {
     let answers = js_sys::Reflect::get(&leptos::prelude::window(), &"ipscopePrefetch".into()).ok()?;
@@ -218,7 +218,7 @@ impl Answer {
         Answer { status, retry_after, text: text(response.binary().await.map_err(|e| e.to_string())) }
     }
 
-    /// Waits for an answer `index.html`'s script asked for.
+    /// Waits for an answer `index.html`'s script handed over.
     #[cfg(target_arch = "wasm32")]
     async fn prefetched(answer: js_sys::Promise) -> Result<Answer, ApiError> {
         let answer = wasm_bindgen_futures::JsFuture::from(answer)

@@ -28,16 +28,18 @@ pub fn query_get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str
 
 /// Sets `key` to `value` in place of its first pair, removing any others; appended when absent.
 pub fn query_set(pairs: &mut Vec<(String, String)>, key: &str, value: &str) {
-    match pairs.iter().position(|(k, _)| k == key) {
-        Some(at) => {
-            pairs[at].1 = value.to_string();
-            let mut index = 0;
-            pairs.retain(|(k, _)| {
-                index += 1;
-                index - 1 == at || k != key
-            });
+    let mut seen = false;
+    pairs.retain_mut(|(k, v)| {
+        if k != key {
+            return true;
         }
-        None => pairs.push((key.to_string(), value.to_string())),
+        if !seen {
+            *v = value.to_string();
+        }
+        !std::mem::replace(&mut seen, true)
+    });
+    if !seen {
+        pairs.push((key.to_string(), value.to_string()));
     }
 }
 

@@ -1,8 +1,7 @@
-//! `index.html`'s scripts apply the theme and start the IP page's API calls before the app loads, so they repeat
-//! three of the app's rules in JavaScript: the hours of each period preset, where the token is kept and where the
-//! theme is kept. This keeps the copies equal.
-
-use ipscope_api::period::{PeriodChoice, Preset};
+//! `index.html`'s scripts apply the theme and ask the server for the IP page's drawing before the app loads, so they
+//! repeat two of the app's rules in JavaScript: where the token is kept and where the theme is kept. This keeps the
+//! copies equal. The API calls (and the periods' hours in them) are the app's alone: the server learns them by
+//! rendering the app's page, and the script hands the app the answers by the paths the app asked for.
 
 fn index_html() -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../index.html");
@@ -10,14 +9,11 @@ fn index_html() -> String {
 }
 
 #[test]
-fn the_prefetch_script_knows_every_preset_and_the_token_key() {
+fn the_pages_scripts_know_the_token_and_theme_keys_and_no_api_call() {
     let html = index_html();
-    for preset in Preset::ALL {
-        let entry = format!("\"{}\": {}", preset.token(), preset.hours());
-        assert!(html.contains(&entry), "index.html's script lacks {entry}");
-    }
-    let PeriodChoice::Preset(default) = PeriodChoice::default() else { panic!("the default period is a preset") };
-    assert!(html.contains(&format!("query.get(\"period\") || \"{}\"", default.token())), "the default period");
+    // No copy of the calls or the periods to drift from the app's: the drawing's answers carry their paths.
+    assert!(!html.contains("lookBackHours") && !html.contains("\"30d\""), "index.html's script builds API calls");
+    assert!(html.contains("Object.entries(drawn.answers)"), "the script hands over the drawing's answers by path");
     // src/auth.rs keeps the token under this key in sessionStorage.
     let auth = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../src/auth.rs"))
         .expect("src/auth.rs");

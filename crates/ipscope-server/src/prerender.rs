@@ -71,12 +71,7 @@ pub async fn ip_page(State(prerender): State<Prerender>, RawQuery(query): RawQue
     }
     // The page's path as the browser has it (`/ips/2001:db8::1`), below the API's `/prerender`.
     let path = request.uri().path().strip_prefix("/prerender").unwrap_or_default().to_string();
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
+    let token = crate::auth::bearer(&request).ok().flatten().map(str::to_string);
     let first = render_safely(config.clone(), &path, &query, token.clone(), HashMap::new());
     let Some(first) = first else {
         return error_response(
@@ -97,24 +92,24 @@ pub async fn ip_page(State(prerender): State<Prerender>, RawQuery(query): RawQue
             answers.insert(call, answer);
         }
     }
-    let signed_out = answers.values().any(|a| a.status == 401);
-    let html = if signed_out {
-        None // the app sends the analyst to sign in; nothing to show before
-    } else {
-        render_safely(config, &path, &query, token, answers.clone()).map(|r| r.html)
-    };
-    let answers = answers
-        .into_iter()
+    let wire = answers
+        .iter()
         .map(|(call, a)| {
             let wire = WireAnswer {
                 status: a.status,
                 retry_after: a.retry_after.map(|s| s.to_string()),
                 body: String::from_utf8_lossy(&a.body).into_owned(),
             };
-            (call, wire)
+            (call.clone(), wire)
         })
         .collect();
-    Json(Page { html, answers }).into_response()
+    let signed_out = answers.values().any(|a| a.status == 401);
+    let html = if signed_out {
+        None // the app sends the analyst to sign in; nothing to show before
+    } else {
+        render_safely(config, &path, &query, token, answers).map(|r| r.html)
+    };
+    Json(Page { html, answers: wire }).into_response()
 }
 
 /// `render`, with a panic in a component answered as a failure rather than ending the connection.

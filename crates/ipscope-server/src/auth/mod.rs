@@ -159,7 +159,7 @@ impl Authenticator {
 }
 
 /// The bearer token of an `Authorization` header: `Ok(None)` without the header.
-fn bearer(parts: &Request) -> Result<Option<&str>, AppError> {
+pub(crate) fn bearer(parts: &Request) -> Result<Option<&str>, AppError> {
     let Some(value) = parts.headers().get(axum::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
