@@ -3,13 +3,12 @@
 use std::net::IpAddr;
 
 use gloo_net::http::{Request, Response};
+use ipscope_api::json::{self, FromJson};
 use ipscope_api::period::PeriodChoice;
 use ipscope_api::sign_in::form_encode;
 use ipscope_api::wire::{
     Alert, Collection, DeviceConnection, ErrorResponse, IpProfile, IpRef, Machine, Me, ObservedDevices, Prevalence,
 };
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 #[cfg(target_arch = "wasm32")]
 use {crate::auth, send_wrapper::SendWrapper, wasm_bindgen::JsCast};
 
@@ -66,12 +65,12 @@ pub fn use_api() -> Api {
 
 impl Api {
     /// `GET path` with the access token; a refused sign-in sends the analyst to sign in again.
-    async fn get_json<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
+    async fn get_json<T: FromJson>(self, path: &str) -> Result<T, ApiError> {
         self.get(path, true).await?.json()
     }
 
     /// `GET path` with the access token, without reacting to a refusal.
-    async fn get_json_once<T: DeserializeOwned>(self, path: &str) -> Result<T, ApiError> {
+    async fn get_json_once<T: FromJson>(self, path: &str) -> Result<T, ApiError> {
         self.get(path, false).await?.json()
     }
 
@@ -238,18 +237,18 @@ impl Answer {
     }
 
     /// The body as `T` when the status is a success, else the error it stands for.
-    fn json<T: DeserializeOwned>(self) -> Result<T, ApiError> {
+    fn json<T: FromJson>(self) -> Result<T, ApiError> {
         if !(200..300).contains(&self.status) {
             return Err(self.error());
         }
         let text = self.text.map_err(ApiError::Decode)?;
-        serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+        json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
     }
 
     /// The error a failed answer stands for, with the server's message (Defender's error body) when it has one.
     fn error(self) -> ApiError {
         let message = match self.text {
-            Ok(text) => match serde_json::from_str::<ErrorResponse>(&text) {
+            Ok(text) => match json::from_str::<ErrorResponse>(&text) {
                 Ok(body) => body.error.message,
                 Err(_) => text.chars().take(200).collect(),
             },
@@ -274,14 +273,13 @@ pub async fn fetch_config_file() -> Result<Option<ConfigFile>, ApiError> {
         .await
         .map_err(|e| ApiError::Unreachable(e.to_string()))?;
     match response.status() {
-        200 => response.json::<ConfigFile>().await.map(Some).map_err(|e| ApiError::Decode(e.to_string())),
         404 => Ok(None),
-        _ => Err(Answer::read(response).await.error()),
+        _ => Answer::read(response).await.json().map(Some),
     }
 }
 
 /// The endpoints of an OpenID Connect provider, from its discovery document.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, FromJson)]
 pub struct OidcEndpoints {
     /// Where the browser signs in.
     pub authorization_endpoint: String,
@@ -293,13 +291,10 @@ pub struct OidcEndpoints {
 pub async fn oidc_endpoints(issuer: &str) -> Result<OidcEndpoints, ApiError> {
     let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
     let response = Request::get(&url).send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
-    if !response.ok() {
-        return Err(Answer::read(response).await.error());
-    }
-    response.json().await.map_err(|e| ApiError::Decode(e.to_string()))
+    Answer::read(response).await.json()
 }
 
-#[derive(Deserialize)]
+#[derive(FromJson)]
 struct TokenAnswer {
     access_token: String,
 }
@@ -328,9 +323,6 @@ pub async fn exchange_code(
         .send()
         .await
         .map_err(|e| ApiError::Unreachable(e.to_string()))?;
-    if !response.ok() {
-        return Err(Answer::read(response).await.error());
-    }
-    let answer: TokenAnswer = response.json().await.map_err(|e| ApiError::Decode(e.to_string()))?;
+    let answer: TokenAnswer = Answer::read(response).await.json()?;
     Ok(answer.access_token)
 }

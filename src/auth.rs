@@ -5,9 +5,9 @@
 
 use std::cell::RefCell;
 
+use ipscope_api::json::{self, FromJson, ToJson};
 use ipscope_api::sign_in::{base64url, fragment_token, safe_return_path, AuthSettings, AuthorizationRequest};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 
 use crate::api::ApiError;
@@ -128,7 +128,7 @@ fn redirect_uri(config: &Config) -> String {
 }
 
 /// What is kept between leaving for the provider and coming back.
-#[derive(Serialize, Deserialize)]
+#[derive(FromJson, ToJson)]
 struct Pending {
     state: String,
     verifier: String,
@@ -172,7 +172,7 @@ pub async fn start_oidc(config: &Config, next: &str) -> Result<(), String> {
         code_challenge: &challenge,
     }
     .url();
-    let saved = session().map(|s| s.set_item(PENDING_KEY, &serde_json::to_string(&pending).unwrap_or_default()));
+    let saved = session().map(|s| s.set_item(PENDING_KEY, &json::to_string(&pending)));
     if !matches!(saved, Some(Ok(()))) {
         return Err("this browser does not keep session storage, which signing in needs".into());
     }
@@ -187,7 +187,7 @@ pub async fn finish_oidc(config: &Config, code: &str, state: &str) -> Result<Str
     };
     let pending: Pending = session()
         .and_then(|s| s.get_item(PENDING_KEY).ok().flatten())
-        .and_then(|text| serde_json::from_str(&text).ok())
+        .and_then(|text| json::from_str(&text).ok())
         .ok_or("this sign-in was not started here (or this tab's session storage was cleared); sign in again")?;
     if let Some(s) = session() {
         let _ = s.remove_item(PENDING_KEY);

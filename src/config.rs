@@ -8,9 +8,9 @@
 
 use std::sync::OnceLock;
 
+use ipscope_api::json::{self, FromJson};
 use ipscope_api::sign_in::AuthSettings;
 use leptos::prelude::*;
-use serde::Deserialize;
 
 use crate::router::below_base;
 
@@ -33,7 +33,7 @@ pub struct Config {
 }
 
 /// `config.json` as written by whoever deploys the app.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, FromJson)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigFile {
     /// Base URL of the API; relative URLs resolve against the page's base.
@@ -62,7 +62,7 @@ pub async fn load() -> Config {
 
 /// The configuration block ipscope's server writes into the page (`config.json` with its sign-in settings).
 pub fn parse_config_file(text: &str) -> Result<Option<ConfigFile>, String> {
-    serde_json::from_str::<ConfigFile>(text).map(Some).map_err(|e| e.to_string())
+    json::from_str::<ConfigFile>(text).map(Some).map_err(|e| e.to_string())
 }
 
 impl Config {

@@ -61,7 +61,7 @@ pub fn ObservedDevices(
         all.with_value(|d| filter_devices(d, &q).into_iter().cloned().collect::<Vec<_>>())
     };
     let csv = Callback::new(move |()| devices_csv(&filtered()));
-    let json = Callback::new(move |()| serde_json::to_string_pretty(&filtered()).unwrap_or_default());
+    let json = Callback::new(move |()| ipscope_api::json::to_string_pretty(&filtered()));
     let cap_note = (total > listed as u64).then(|| {
         format!("{total} devices connected in {period}; the {listed} with the most recent connections are listed.")
     });

@@ -45,7 +45,7 @@ pub fn RelatedAlerts(
     });
     let total = alerts.with_value(Vec::len);
     let csv = Callback::new(move |()| shown.with_untracked(|a| alerts_csv(a)));
-    let json = Callback::new(move |()| serde_json::to_string_pretty(&shown.get_untracked()).unwrap_or_default());
+    let json = Callback::new(move |()| ipscope_api::json::to_string_pretty(&shown.get_untracked()));
 
     let select_update = update.clone();
     let on_filter = move |set: fn(&mut AlertView, &str)| {

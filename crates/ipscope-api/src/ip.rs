@@ -89,7 +89,7 @@ fn strip_url_parts(text: &str) -> &str {
 }
 
 /// The kind of address, from the IANA special-purpose registries. Anything not special is `Public`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, crate::json::FromJson)]
 #[serde(rename_all = "camelCase")]
 pub enum AddressClass {
     /// Globally routable.

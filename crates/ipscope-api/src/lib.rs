@@ -2,10 +2,14 @@
 //!
 //! This crate depends on neither leptos nor axum, so it compiles natively and is unit-tested on its own.
 
+// The derives in `json` name this crate by its path, from inside it too.
+extern crate self as ipscope_api;
+
 pub mod chart;
 pub mod export;
 pub mod filter;
 pub mod ip;
+pub mod json;
 pub mod number;
 pub mod period;
 pub mod query;

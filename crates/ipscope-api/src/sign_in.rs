@@ -31,6 +31,25 @@ impl AuthSettings {
     }
 }
 
+/// By hand: serde's internally tagged form (`{"type": "oidc", ...}`) is not one the `json` derives copy.
+impl crate::json::FromJson for AuthSettings {
+    fn from_json(value: &crate::json::Json) -> Result<Self, crate::json::JsonError> {
+        use crate::json::{field, object, JsonError};
+        let members = object(value)?;
+        let kind: String = field(members, "type")?;
+        match kind.as_str() {
+            "none" => Ok(AuthSettings::None),
+            "token" => Ok(AuthSettings::Token),
+            "oidc" => Ok(AuthSettings::Oidc {
+                issuer: field(members, "issuer")?,
+                client_id: field(members, "clientId")?,
+                scope: field(members, "scope")?,
+            }),
+            other => Err(JsonError::unknown_value(other).within("type")),
+        }
+    }
+}
+
 /// RFC 4648 base64url without padding (PKCE's verifier and challenge, `state`).
 pub fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

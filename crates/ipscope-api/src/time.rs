@@ -118,6 +118,23 @@ pub fn parse_rfc3339(text: &str) -> Option<DateTime<Utc>> {
     fast
 }
 
+/// A timestamp field as chrono's `Deserialize` reads it (`de_utc`, and the app's `json`): the RFC 3339 form by hand;
+/// on the server, chrono's parser for what else it reads (a space for the `T`, lower case, leap seconds).
+pub fn read_utc(text: &str) -> Option<DateTime<Utc>> {
+    let fast = canonical(text);
+    #[cfg(not(target_arch = "wasm32"))]
+    let fast = fast.or_else(|| text.parse().ok());
+    fast
+}
+
+/// A date field (`2026-11-25`) as chrono's `Deserialize` reads it (`de_date`, and the app's `json`).
+pub fn read_date(text: &str) -> Option<NaiveDate> {
+    let fast = (text.len() == 10).then(|| date_at_start(text.as_bytes())).flatten();
+    #[cfg(not(target_arch = "wasm32"))]
+    let fast = fast.or_else(|| text.parse().ok());
+    fast
+}
+
 /// Serde's reading of a `DateTime<Utc>` field (`#[serde(deserialize_with = "crate::time::de_utc")]`), as chrono's
 /// own reads it.
 pub fn de_utc<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -144,10 +161,7 @@ impl de::Visitor<'_> for DateVisitor {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<NaiveDate, E> {
-        let fast = (text.len() == 10).then(|| date_at_start(text.as_bytes())).flatten();
-        #[cfg(not(target_arch = "wasm32"))]
-        let fast = fast.or_else(|| text.parse().ok());
-        fast.ok_or_else(|| E::custom(format!("not a date: {text}")))
+        read_date(text).ok_or_else(|| E::custom(format!("not a date: {text}")))
     }
 }
 
@@ -161,11 +175,7 @@ impl de::Visitor<'_> for UtcVisitor {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<DateTime<Utc>, E> {
-        let fast = canonical(text);
-        // What chrono's `Deserialize` reads besides: a space for the `T`, lower case, leap seconds.
-        #[cfg(not(target_arch = "wasm32"))]
-        let fast = fast.or_else(|| text.parse().ok());
-        fast.ok_or_else(|| E::custom(format!("not an RFC 3339 timestamp: {text}")))
+        read_utc(text).ok_or_else(|| E::custom(format!("not an RFC 3339 timestamp: {text}")))
     }
 }
 

@@ -1,10 +1,11 @@
 //! The JSON shapes on the wire, with Defender's field names. Each Defender name appears here and nowhere else.
 
+use crate::json::{FromJson, ToJson};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// An OData collection: `{"@odata.context": "...", "value": [...]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 pub struct Collection<T> {
     /// The OData metadata URL naming the entity set, e.g. `.../$metadata#Alerts`.
     #[serde(rename = "@odata.context", default)]
@@ -24,14 +25,14 @@ impl<T> Collection<T> {
 pub const ODATA_METADATA: &str = "https://api.security.microsoft.com/api/$metadata";
 
 /// The body of every error answer: `{"error": {"code", "message", "target"}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 pub struct ErrorResponse {
     /// What went wrong.
     pub error: ErrorDetail,
 }
 
 /// Details of an error answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 pub struct ErrorDetail {
     /// A Defender error code such as `InvalidIpAddress`, `NotFound`, `BadRequest`, `TooManyRequests`.
     pub code: String,
@@ -43,7 +44,7 @@ pub struct ErrorDetail {
 }
 
 /// Alert severity, Defender's values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson, ToJson)]
 pub enum Severity {
     /// Informational.
     Informational,
@@ -81,7 +82,7 @@ impl Severity {
 }
 
 /// Alert status, Defender's values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson, ToJson)]
 pub enum AlertStatus {
     /// New.
     New,
@@ -111,7 +112,7 @@ impl AlertStatus {
 }
 
 /// A Defender alert entity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// Alert id, e.g. `da637472900382838869_1364969609`.
@@ -200,7 +201,7 @@ pub struct Alert {
 }
 
 /// The user an alert relates to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct RelatedUser {
     /// User name.
@@ -212,7 +213,7 @@ pub struct RelatedUser {
 }
 
 /// A comment on an alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertComment {
     /// The text.
@@ -227,7 +228,7 @@ pub struct AlertComment {
 }
 
 /// One piece of alert evidence. Which fields are set depends on `entity_type`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
     /// `File`, `Process`, `Ip`, `Url`, `User`, `Registry`...
@@ -286,7 +287,7 @@ pub struct Evidence {
 }
 
 /// One network interface address of a machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct MachineIpAddress {
     /// The address.
@@ -300,7 +301,7 @@ pub struct MachineIpAddress {
 }
 
 /// A Defender machine (device) entity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Machine {
     /// Device id.
@@ -367,7 +368,7 @@ pub struct Machine {
 }
 
 /// `GET /api/ips/{ip}/stats`: how prevalent an IP is in the organization.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct IpStats {
     /// OData context of the `InOrgIPStats` entity.
@@ -386,14 +387,14 @@ pub struct IpStats {
 }
 
 /// An element of `GET /api/alerts/{id}/ips`: `{"id": "<ip>"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson, ToJson)]
 pub struct IpRef {
     /// The address.
     pub id: String,
 }
 
 /// One device that connected to an IP, with the details of its last connection in the period (extension).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservedDevice {
     /// Device id (link to `/machines/{id}`).
@@ -422,7 +423,7 @@ pub struct ObservedDevice {
 }
 
 /// `GET /api/ips/{ip}/devices`: the devices that connected to an IP in a period, most recent first (extension).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservedDevices {
     /// OData context.
@@ -444,7 +445,7 @@ pub struct ObservedDevices {
 }
 
 /// Devices and connections on one UTC day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct DayCount {
     /// The UTC day, `YYYY-MM-DD`.
@@ -457,7 +458,7 @@ pub struct DayCount {
 }
 
 /// `GET /api/ips/{ip}/prevalence`: prevalence in a period with a per-day series (extension).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Prevalence {
     /// The address asked about.
@@ -483,7 +484,7 @@ pub struct Prevalence {
 }
 
 /// One remote address a device connected to (extension).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceConnection {
     /// The remote address (link to `/ips/{ip}`).
@@ -506,7 +507,7 @@ pub struct DeviceConnection {
 }
 
 /// Geolocation and registration of an address (extension); every field "if available".
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "camelCase")]
 pub struct GeoInfo {
     /// Organization (ISP) holding the address block.
@@ -532,7 +533,7 @@ pub struct GeoInfo {
 }
 
 /// Where geolocation data came from, for attribution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct DataSource {
     /// Name of the database, e.g. `DB-IP IP to City Lite`.
@@ -546,7 +547,7 @@ pub struct DataSource {
 }
 
 /// `GET /api/ips/{ip}/profile`: what the address is (extension).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "camelCase")]
 pub struct IpProfile {
     /// The address.
@@ -560,14 +561,14 @@ pub struct IpProfile {
 }
 
 /// `GET /api/health` (an extension): the server answers and its database is in place.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson, ToJson)]
 pub struct Health {
     /// `ok`.
     pub status: String,
 }
 
 /// Who a token stands for (`GET /api/me`, an extension): the app shows it as the signed-in analyst.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson, ToJson)]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
     /// The token's name, or the user or application name at the identity provider.
