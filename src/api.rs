@@ -1,6 +1,10 @@
 //! The only module that talks HTTP: one small function per endpoint, every failure a typed `ApiError`.
 
+use std::any::Any;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::rc::Rc;
 
 use gloo_net::http::{Request, Response};
 use ipscope_api::json::{self, FromJson};
@@ -63,15 +67,41 @@ pub fn use_api() -> Api {
     Api { base: use_config().api_base }
 }
 
-impl Api {
-    /// `GET path` with the access token; a refused sign-in sends the analyst to sign in again.
-    async fn get_json<T: FromJson>(self, path: &str) -> Result<T, ApiError> {
-        self.get(path, true).await?.json()
+/// An API call not made yet: its path, and how its answer is read. `ApiResource::new` makes it (one future type for
+/// every call, the type erased); anything else awaits `send()`.
+pub struct Call<T> {
+    api: Api,
+    path: String,
+    /// A refused sign-in sends the analyst to sign in again.
+    sign_in_again: bool,
+    read: fn(Answer) -> Result<T, ApiError>,
+}
+
+/// An answer of any type, and the call that gives it, as `ApiResource` keeps them.
+pub type AnyAnswer = Result<Rc<dyn Any>, ApiError>;
+
+impl<T: 'static> Call<T> {
+    /// Makes the call.
+    pub async fn send(self) -> Result<T, ApiError> {
+        (self.read)(self.api.get(&self.path, self.sign_in_again).await?)
     }
 
-    /// `GET path` with the access token, without reacting to a refusal.
-    async fn get_json_once<T: FromJson>(self, path: &str) -> Result<T, ApiError> {
-        self.get(path, false).await?.json()
+    /// Makes the call, its answer's type erased. The future is the same type whatever `T` is: only reading the
+    /// body is per type (each call's own future, with the request's inlined into it, was 2–6 KB of the module).
+    pub fn send_erased(self) -> Pin<Box<dyn Future<Output = AnyAnswer>>> {
+        let read = self.read;
+        Box::pin(fetch(self.api, self.path, self.sign_in_again, Box::new(move |answer| Ok(Rc::new(read(answer)?)))))
+    }
+}
+
+async fn fetch(api: Api, path: String, sign_in_again: bool, read: Box<dyn FnOnce(Answer) -> AnyAnswer>) -> AnyAnswer {
+    read(api.get(&path, sign_in_again).await?)
+}
+
+impl Api {
+    /// `GET path` with the access token; a refused sign-in sends the analyst to sign in again.
+    fn call<T>(self, path: String, read: fn(Answer) -> Result<T, ApiError>) -> Call<T> {
+        Call { api: self, path, sign_in_again: true, read }
     }
 
     /// `GET path`'s answer, from `index.html`'s script when it asked already. With `sign_in_again`, a refused
@@ -127,62 +157,69 @@ impl Api {
 
     /// `GET me`: who the token stands for. A refused token is returned as an error, not acted on (the sign-in
     /// page checks a pasted token with it).
-    pub async fn me(self) -> Result<Me, ApiError> {
-        self.get_json_once("me").await
+    pub fn me(self) -> Call<Me> {
+        Call { sign_in_again: false, ..self.call("me".into(), Answer::json) }
     }
 
     /// `GET ips?prefix=..`: observed addresses starting with `prefix`, for search suggestions.
-    pub async fn suggest_ips(self, prefix: &str) -> Result<Vec<String>, ApiError> {
-        let path = format!("ips?prefix={}&$top=8", encode(prefix));
-        self.get_json::<Collection<IpRef>>(&path).await.map(|c| c.value.into_iter().map(|r| r.id).collect())
+    pub fn suggest_ips(self, prefix: &str) -> Call<Vec<String>> {
+        self.call(format!("ips?prefix={}&$top=8", encode(prefix)), ip_list)
     }
 
     /// `GET ips/{ip}/profile`: class, geolocation and data sources.
-    pub async fn ip_profile(self, ip: IpAddr) -> Result<IpProfile, ApiError> {
-        self.get_json(&format!("ips/{ip}/profile")).await
+    pub fn ip_profile(self, ip: IpAddr) -> Call<IpProfile> {
+        self.call(format!("ips/{ip}/profile"), Answer::json)
     }
 
     /// `GET ips/{ip}/alerts`: alerts whose evidence names the IP.
-    pub async fn ip_alerts(self, ip: IpAddr) -> Result<Vec<Alert>, ApiError> {
-        self.get_json::<Collection<Alert>>(&format!("ips/{ip}/alerts")).await.map(|c| c.value)
+    pub fn ip_alerts(self, ip: IpAddr) -> Call<Vec<Alert>> {
+        self.call(format!("ips/{ip}/alerts"), collection)
     }
 
     /// `GET ips/{ip}/devices`: devices that connected in the period, at most 100.
-    pub async fn ip_devices(self, ip: IpAddr, period: PeriodChoice) -> Result<ObservedDevices, ApiError> {
-        self.get_json(&format!("ips/{ip}/devices?{}", period.api_query())).await
+    pub fn ip_devices(self, ip: IpAddr, period: PeriodChoice) -> Call<ObservedDevices> {
+        self.call(format!("ips/{ip}/devices?{}", period.api_query()), Answer::json)
     }
 
     /// `GET ips/{ip}/prevalence`: devices, first/last seen and the per-day series for the period.
-    pub async fn ip_prevalence(self, ip: IpAddr, period: PeriodChoice) -> Result<Prevalence, ApiError> {
-        self.get_json(&format!("ips/{ip}/prevalence?{}", period.api_query())).await
+    pub fn ip_prevalence(self, ip: IpAddr, period: PeriodChoice) -> Call<Prevalence> {
+        self.call(format!("ips/{ip}/prevalence?{}", period.api_query()), Answer::json)
     }
 
     /// `GET alerts/{id}`.
-    pub async fn alert(self, id: String) -> Result<Alert, ApiError> {
-        self.get_json(&format!("alerts/{}", encode(&id))).await
+    pub fn alert(self, id: String) -> Call<Alert> {
+        self.call(format!("alerts/{}", encode(&id)), Answer::json)
     }
 
     /// `GET alerts/{id}/ips`: the IPs related to an alert.
-    pub async fn alert_ips(self, id: String) -> Result<Vec<String>, ApiError> {
-        let c: Collection<IpRef> = self.get_json(&format!("alerts/{}/ips", encode(&id))).await?;
-        Ok(c.value.into_iter().map(|r| r.id).collect())
+    pub fn alert_ips(self, id: String) -> Call<Vec<String>> {
+        self.call(format!("alerts/{}/ips", encode(&id)), ip_list)
     }
 
     /// `GET machines/{id}`.
-    pub async fn machine(self, id: String) -> Result<Machine, ApiError> {
-        self.get_json(&format!("machines/{}", encode(&id))).await
+    pub fn machine(self, id: String) -> Call<Machine> {
+        self.call(format!("machines/{}", encode(&id)), Answer::json)
     }
 
     /// `GET machines/{id}/alerts`.
-    pub async fn machine_alerts(self, id: String) -> Result<Vec<Alert>, ApiError> {
-        self.get_json::<Collection<Alert>>(&format!("machines/{}/alerts", encode(&id))).await.map(|c| c.value)
+    pub fn machine_alerts(self, id: String) -> Call<Vec<Alert>> {
+        self.call(format!("machines/{}/alerts", encode(&id)), collection)
     }
 
     /// `GET machines/{id}/connections`: the device's remote addresses in the last 30 days.
-    pub async fn machine_connections(self, id: String) -> Result<Vec<DeviceConnection>, ApiError> {
-        let path = format!("machines/{}/connections?$top=100", encode(&id));
-        self.get_json::<Collection<DeviceConnection>>(&path).await.map(|c| c.value)
+    pub fn machine_connections(self, id: String) -> Call<Vec<DeviceConnection>> {
+        self.call(format!("machines/{}/connections?$top=100", encode(&id)), collection)
     }
+}
+
+/// An OData collection's entities.
+fn collection<T: FromJson>(answer: Answer) -> Result<Vec<T>, ApiError> {
+    answer.json::<Collection<T>>().map(|c| c.value)
+}
+
+/// A collection of IP references, as addresses.
+fn ip_list(answer: Answer) -> Result<Vec<String>, ApiError> {
+    Ok(collection::<IpRef>(answer)?.into_iter().map(|r| r.id).collect())
 }
 
 /// The answer to `GET path` that the server's drawing of the page was made from (`index.html`'s script, before the

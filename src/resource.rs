@@ -5,7 +5,6 @@
 //! signal, its scoped future and its subscribers) is generic over the value and the future; one per kind of answer
 //! cost the module about 6 KB each, ten times over, and V8 compiles each copy again when a page first runs it.
 
-use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -13,13 +12,10 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::api::ApiError;
-
-/// An answer of any type: what the shared resource holds.
-type Answer = Result<Rc<dyn Any>, ApiError>;
+use crate::api::{AnyAnswer as Answer, ApiError, Call};
 
 /// The call behind a resource, with its answer's type erased.
-type Call = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Answer>>>>;
+type ErasedCall = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Answer>>>>;
 
 /// The answer of an API call that returns `T`: `None` while the first answer is awaited, then the data or the
 /// error. Like `LocalResource`, it keeps its last answer while it reloads. `Copy`, so views capture it freely.
@@ -41,15 +37,9 @@ impl<T: 'static> Clone for ApiResource<T> {
 impl<T: 'static> Copy for ApiResource<T> {}
 
 impl<T: 'static> ApiResource<T> {
-    /// Starts `call` now, and again whenever a signal it reads changes.
-    pub fn new<F>(call: impl Fn() -> F + 'static) -> Self
-    where
-        F: Future<Output = Result<T, ApiError>> + 'static,
-    {
-        let call: Call = Box::new(move || {
-            let answer = call();
-            Box::pin(async move { answer.await.map(|data| Rc::new(data) as Rc<dyn Any>) })
-        });
+    /// Makes the call `call` describes now, and again whenever a signal it reads changes.
+    pub fn new(call: impl Fn() -> Call<T> + 'static) -> Self {
+        let call: ErasedCall = Box::new(move || call().send_erased());
         ApiResource { shared: shared_resource(call), answer: PhantomData }
     }
 
@@ -74,13 +64,13 @@ impl<T: 'static> ApiResource<T> {
 
 /// The one `LocalResource` instantiation every `ApiResource` uses.
 #[cfg(target_arch = "wasm32")]
-fn shared_resource(call: Call) -> LocalResource<Answer> {
+fn shared_resource(call: ErasedCall) -> LocalResource<Answer> {
     LocalResource::new(call)
 }
 
 /// Rendered by the server: the call's answer if it gives one at once (the server's answers do), else none ever.
 #[cfg(not(target_arch = "wasm32"))]
-fn shared_resource(call: Call) -> StoredValue<Option<Answer>, LocalStorage> {
+fn shared_resource(call: ErasedCall) -> StoredValue<Option<Answer>, LocalStorage> {
     use std::task::{Context, Poll, Waker};
     let answer = match call().as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(answer) => Some(answer),

@@ -60,7 +60,7 @@ pub fn SearchBox(
             move || {
                 wasm_bindgen_futures::spawn_local(async move {
                     // A failed suggestion request only means no suggestions; the search itself still works.
-                    let found = api.suggest_ips(&prefix).await.unwrap_or_default();
+                    let found = api.suggest_ips(&prefix).send().await.unwrap_or_default();
                     if suggestion_prefix(&text.get_untracked()).as_deref() == Some(prefix.as_str()) {
                         suggestions.set(found);
                     }

@@ -74,7 +74,7 @@ fn TokenForm(
         let next = next.clone();
         leptos::task::spawn_local(async move {
             auth::store_token(&value);
-            match api.me().await {
+            match api.me().send().await {
                 Ok(_) => auth::return_to(crate::config::global(), &next),
                 Err(ApiError::Unauthorized(why)) => {
                     auth::forget_token();

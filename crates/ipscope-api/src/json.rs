@@ -414,6 +414,11 @@ pub trait FromJson: Sized {
     fn missing() -> Option<Self> {
         None
     }
+
+    /// A stand-in for a member that could not be read, so a derived reader reads every member without returning
+    /// early (each early return dropped the members read so far: code per member, per type) and reports the first
+    /// error at the end. Never seen outside: the reader's answer is then that error.
+    fn fallback() -> Self;
 }
 
 /// A type written as JSON. Derive it (`#[derive(ToJson)]`) for structs and unit enums.
@@ -442,33 +447,64 @@ fn member<'a>(object: &'a [(String, Json)], name: &str) -> Option<&'a Json> {
     object.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
-/// The member `name` as a `T`; absent, `T`'s missing value or an error (for derived readers).
-pub fn field<T: FromJson>(object: &[(String, Json)], name: &str) -> Result<T, JsonError> {
+/// Keeps the first error a reader met.
+fn note(first: &mut Option<JsonError>, error: JsonError) {
+    first.get_or_insert(error);
+}
+
+/// `value` as a `T`, or `T`'s fallback with the error noted (for readers).
+fn read_or_note<T: FromJson>(value: &Json, name: &str, first: &mut Option<JsonError>) -> T {
+    T::from_json(value).unwrap_or_else(|e| {
+        note(first, e.within(name));
+        T::fallback()
+    })
+}
+
+/// The member `name` as a `T`; absent, `T`'s missing value, else an error noted in `first` (for derived readers).
+pub fn field<T: FromJson>(object: &[(String, Json)], name: &str, first: &mut Option<JsonError>) -> T {
     match member(object, name) {
-        Some(value) => T::from_json(value).map_err(|e| e.within(name)),
-        None => T::missing().ok_or_else(|| JsonError::new(format!("missing field `{name}`"))),
+        Some(value) => read_or_note(value, name, first),
+        None => T::missing().unwrap_or_else(|| {
+            note(first, JsonError::new(format!("missing field `{name}`")));
+            T::fallback()
+        }),
     }
 }
 
 /// The member `name` as a `T`, or `T::default()` when absent (`#[serde(default)]`).
-pub fn field_or_default<T: FromJson + Default>(object: &[(String, Json)], name: &str) -> Result<T, JsonError> {
+pub fn field_or_default<T: FromJson + Default>(
+    object: &[(String, Json)],
+    name: &str,
+    first: &mut Option<JsonError>,
+) -> T {
     match member(object, name) {
-        Some(value) => T::from_json(value).map_err(|e| e.within(name)),
-        None => Ok(T::default()),
+        Some(value) => read_or_note(value, name, first),
+        None => T::default(),
     }
 }
 
-/// An error naming the first member not in `known` (`#[serde(deny_unknown_fields)]`).
-pub fn deny_unknown_fields(object: &[(String, Json)], known: &[&str]) -> Result<(), JsonError> {
-    match object.iter().find(|(name, _)| !known.contains(&name.as_str())) {
-        Some((name, _)) => Err(JsonError::new(format!("unknown field `{name}`, expected one of {}", known.join(", ")))),
-        None => Ok(()),
+/// Notes an error naming the first member not in `known` (`#[serde(deny_unknown_fields)]`).
+pub fn deny_unknown_fields(object: &[(String, Json)], known: &[&str], first: &mut Option<JsonError>) {
+    if let Some((name, _)) = object.iter().find(|(name, _)| !known.contains(&name.as_str())) {
+        note(first, JsonError::new(format!("unknown field `{name}`, expected one of {}", known.join(", "))));
+    }
+}
+
+/// What a derived reader answers: `value`, unless an error was noted.
+pub fn finish<T>(value: T, first: Option<JsonError>) -> Result<T, JsonError> {
+    match first {
+        None => Ok(value),
+        Some(error) => Err(error),
     }
 }
 
 impl FromJson for String {
     fn from_json(value: &Json) -> Result<Self, JsonError> {
         string(value).map(str::to_string)
+    }
+
+    fn fallback() -> Self {
+        String::new()
     }
 }
 
@@ -478,6 +514,10 @@ impl FromJson for bool {
             Json::Bool(b) => Ok(*b),
             other => Err(JsonError::expected("a boolean", other)),
         }
+    }
+
+    fn fallback() -> Self {
+        false
     }
 }
 
@@ -491,6 +531,10 @@ macro_rules! integer {
                     Json::Number(text) => text.parse().map_err(|_| JsonError::new(format!("expected {}, found {text}", $what))),
                     other => Err(JsonError::expected($what, other)),
                 }
+            }
+
+            fn fallback() -> Self {
+                0
             }
         }
 
@@ -510,6 +554,10 @@ impl FromJson for f64 {
             Json::Number(text) => Ok(parse_f64(text)),
             other => Err(JsonError::expected("a number", other)),
         }
+    }
+
+    fn fallback() -> Self {
+        0.0
     }
 }
 
@@ -536,6 +584,10 @@ impl<T: FromJson> FromJson for Option<T> {
     fn missing() -> Option<Self> {
         Some(None)
     }
+
+    fn fallback() -> Self {
+        None
+    }
 }
 
 impl<T: FromJson> FromJson for Vec<T> {
@@ -547,6 +599,10 @@ impl<T: FromJson> FromJson for Vec<T> {
         }
         Ok(out)
     }
+
+    fn fallback() -> Self {
+        Vec::new()
+    }
 }
 
 /// What `crate::time::de_utc` reads.
@@ -554,6 +610,10 @@ impl FromJson for DateTime<Utc> {
     fn from_json(value: &Json) -> Result<Self, JsonError> {
         let text = string(value)?;
         crate::time::read_utc(text).ok_or_else(|| JsonError::new(format!("not an RFC 3339 timestamp: {text}")))
+    }
+
+    fn fallback() -> Self {
+        DateTime::UNIX_EPOCH
     }
 }
 
@@ -563,11 +623,19 @@ impl FromJson for NaiveDate {
         let text = string(value)?;
         crate::time::read_date(text).ok_or_else(|| JsonError::new(format!("not a date: {text}")))
     }
+
+    fn fallback() -> Self {
+        NaiveDate::MIN
+    }
 }
 
 impl FromJson for Json {
     fn from_json(value: &Json) -> Result<Self, JsonError> {
         Ok(value.clone())
+    }
+
+    fn fallback() -> Self {
+        Json::Null
     }
 }
 

@@ -34,19 +34,24 @@ impl AuthSettings {
 /// By hand: serde's internally tagged form (`{"type": "oidc", ...}`) is not one the `json` derives copy.
 impl crate::json::FromJson for AuthSettings {
     fn from_json(value: &crate::json::Json) -> Result<Self, crate::json::JsonError> {
-        use crate::json::{field, object, JsonError};
+        use crate::json::{field, finish, object, JsonError};
         let members = object(value)?;
-        let kind: String = field(members, "type")?;
-        match kind.as_str() {
-            "none" => Ok(AuthSettings::None),
-            "token" => Ok(AuthSettings::Token),
-            "oidc" => Ok(AuthSettings::Oidc {
-                issuer: field(members, "issuer")?,
-                client_id: field(members, "clientId")?,
-                scope: field(members, "scope")?,
-            }),
-            other => Err(JsonError::unknown_value(other).within("type")),
-        }
+        let mut first = None;
+        let settings = match field::<String>(members, "type", &mut first).as_str() {
+            "none" => AuthSettings::None,
+            "token" => AuthSettings::Token,
+            "oidc" => AuthSettings::Oidc {
+                issuer: field(members, "issuer", &mut first),
+                client_id: field(members, "clientId", &mut first),
+                scope: field(members, "scope", &mut first),
+            },
+            other => return Err(first.unwrap_or_else(|| JsonError::unknown_value(other).within("type"))),
+        };
+        finish(settings, first)
+    }
+
+    fn fallback() -> Self {
+        AuthSettings::default()
     }
 }
 

@@ -115,6 +115,7 @@ fn expand(input: &DeriveInput, direction: Direction) -> syn::Result<Tokens> {
             };
             let mut names = Vec::new();
             let mut reads = Vec::new();
+            let mut fallbacks = Vec::new();
             let mut writes = Vec::new();
             for field in &fields.named {
                 let attrs = serde_attributes(&field.attrs)?;
@@ -124,7 +125,8 @@ fn expand(input: &DeriveInput, direction: Direction) -> syn::Result<Tokens> {
                     None => wire_name(&ident.to_string(), container.rename_all.as_deref(), ident.span())?,
                 };
                 let read = if attrs.default { quote!(field_or_default) } else { quote!(field) };
-                reads.push(quote!(#ident: #json::#read(object, #wire)?));
+                reads.push(quote!(#ident: #json::#read(object, #wire, &mut first)));
+                fallbacks.push(quote!(#ident: #json::FromJson::fallback()));
                 writes.push(quote!((#wire.to_string(), #json::ToJson::to_json(&self.#ident))));
                 names.push(wire);
             }
@@ -132,13 +134,21 @@ fn expand(input: &DeriveInput, direction: Direction) -> syn::Result<Tokens> {
                 Direction::From => {
                     let deny = container
                         .deny_unknown_fields
-                        .then(|| quote!(#json::deny_unknown_fields(object, &[#(#names),*])?;));
+                        .then(|| quote!(#json::deny_unknown_fields(object, &[#(#names),*], &mut first);));
+                    // Every member is read (a stand-in where one fails) and the first error reported at the end:
+                    // an early return per member would drop the members read so far, code repeated per member.
                     quote! {
                         impl #impl_generics #json::FromJson for #name #type_generics #where_clause {
                             fn from_json(value: &#json::Json) -> ::core::result::Result<Self, #json::JsonError> {
                                 let object = #json::object(value)?;
+                                let mut first = ::core::option::Option::None;
                                 #deny
-                                ::core::result::Result::Ok(#name { #(#reads,)* })
+                                let value = #name { #(#reads,)* };
+                                #json::finish(value, first)
+                            }
+
+                            fn fallback() -> Self {
+                                #name { #(#fallbacks,)* }
                             }
                         }
                     }
@@ -156,6 +166,9 @@ fn expand(input: &DeriveInput, direction: Direction) -> syn::Result<Tokens> {
             let mut reads = Vec::new();
             let mut writes = Vec::new();
             let mut other = None;
+            let Some(first) = data.variants.first().map(|v| &v.ident) else {
+                return Err(syn::Error::new_spanned(name, "an enum without variants has no JSON form"));
+            };
             for variant in &data.variants {
                 if !matches!(variant.fields, Fields::Unit) {
                     return Err(syn::Error::new_spanned(variant, "only unit variants (strings on the wire)"));
@@ -181,6 +194,10 @@ fn expand(input: &DeriveInput, direction: Direction) -> syn::Result<Tokens> {
                     impl #impl_generics #json::FromJson for #name #type_generics #where_clause {
                         fn from_json(value: &#json::Json) -> ::core::result::Result<Self, #json::JsonError> {
                             ::core::result::Result::Ok(match #json::string(value)? { #(#reads,)* #unknown })
+                        }
+
+                        fn fallback() -> Self {
+                            #name::#first
                         }
                     }
                 },
