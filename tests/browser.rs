@@ -555,6 +555,21 @@ async fn a_rate_limited_section_says_so_and_counts_down() {
         assert!(notice.contains("Retrying in"), "{notice}");
         let headings = page.texts("section[aria-labelledby] h2").await?;
         assert_eq!(headings.len(), 5, "every section is still there: {headings:?}");
+        // Retry asks again (the answer is still a refusal: the limit holds for a minute).
+        const CALLS: &str = "return performance.getEntriesByType('resource')\
+            .filter(e => e.name.includes('/api/ips/') && !e.name.includes('/prerender/')).length";
+        let before = page.driver.execute(CALLS, vec![]).await?.json().as_u64().unwrap_or(0);
+        page.find(".error-notice button").await?.click().await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let after = page.driver.execute(CALLS, vec![]).await?.json().as_u64().unwrap_or(0);
+            if after > before {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "Retry made no request ({before} before and after)");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        page.wait_for_text(".error-notice", "Rate limited").await?;
         Ok(())
     })
     .await;
