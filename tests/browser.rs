@@ -420,11 +420,24 @@ async fn alerts_filter_and_sort_from_the_url() {
         page.open("/ips/203.0.113.66?sort=severity&dir=asc").await?;
         page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "2 alerts").await?;
         assert_eq!(page.texts("table.alerts tbody td:nth-child(2)").await?, vec!["Medium", "High"]);
+        // Each row's title, link and severity, as a set: re-sorting redraws rows in place, so they must move
+        // together.
+        const ROWS: &str = "return [...document.querySelectorAll('table.alerts tbody tr')].map(r => \
+            [r.querySelector('a').textContent, r.querySelector('a').getAttribute('href'), r.cells[1].textContent].join(' | '))";
+        let rows = |v: serde_json::Value| -> Vec<String> {
+            let mut rows: Vec<String> = serde_json::from_value(v).unwrap_or_default();
+            rows.sort();
+            rows
+        };
+        let ascending = page.driver.execute(ROWS, vec![]).await?.json().clone();
         let sorted = page.find("table.alerts th[aria-sort=ascending]").await?;
         assert!(sorted.text().await?.starts_with("Severity"));
         sorted.find(By::Css("button")).await?.click().await?;
         page.find("table.alerts th[aria-sort=descending]").await?;
         assert_eq!(page.texts("table.alerts tbody td:nth-child(2)").await?, vec!["High", "Medium"]);
+        let descending = page.driver.execute(ROWS, vec![]).await?.json().clone();
+        assert_ne!(ascending, descending, "the rows changed order");
+        assert_eq!(rows(ascending), rows(descending), "each row kept its own title, link and severity");
         Ok(())
     })
     .await;
