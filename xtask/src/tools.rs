@@ -10,6 +10,8 @@ use crate::run;
 
 /// trunk 0.21.14 is the last release that builds with Rust 1.95.
 const TRUNK_VERSION: &str = "0.21.14";
+/// terser, as `tools/package.json` pins it.
+const TERSER_VERSION: &str = "5.51.4";
 /// Debian's chromium and its driver.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// chromedriver from Debian's chromium-driver.
@@ -21,7 +23,7 @@ pub fn ensure_app_tools(root: &Path) -> Result<()> {
     ensure_cargo_tool("trunk", TRUNK_VERSION, "trunk", &format!("trunk {TRUNK_VERSION}"))?;
     let wasm_bindgen = locked_version(root, "wasm-bindgen")?;
     ensure_cargo_tool("wasm-bindgen", &wasm_bindgen, "wasm-bindgen-cli", &format!("wasm-bindgen {wasm_bindgen}"))?;
-    ensure_wasm_opt(root)
+    ensure_npm_tools(root)
 }
 
 fn output_of(program: &str, args: &[&str]) -> Option<String> {
@@ -82,10 +84,17 @@ pub fn path_with_tools(root: &Path) -> OsString {
     std::env::join_paths(paths).expect("PATH entries have no separators")
 }
 
-fn ensure_wasm_opt(root: &Path) -> Result<()> {
+/// terser, which minifies the JavaScript glue (`tools/package.json`).
+pub fn terser(root: &Path) -> PathBuf {
+    tools_bin(root).join("terser")
+}
+
+/// The npm tools of `tools/package.json`, at their pinned versions.
+fn ensure_npm_tools(root: &Path) -> Result<()> {
     let wasm_opt = tools_bin(root).join("wasm-opt");
     let found = output_of(&wasm_opt.to_string_lossy(), &["--version"]).unwrap_or_default();
-    if found.contains("version_132") {
+    let terser = output_of(&terser(root).to_string_lossy(), &["--version"]).unwrap_or_default();
+    if found.contains("version_132") && terser.trim() == format!("terser {TERSER_VERSION}") {
         return Ok(());
     }
     run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix"]).arg(root.join("tools")))

@@ -100,9 +100,14 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
 /// `html` with the value of its `<base href>` replaced by `href`: the app's links, assets and API calls are
 /// relative to it, so this is all it takes to serve one build under any path.
 fn with_base_href(html: &str, href: &str) -> String {
-    let Some(start) = html.find("<base href=\"").map(|i| i + "<base href=\"".len()) else { return html.to_string() };
-    let Some(len) = html[start..].find('"') else { return html.to_string() };
-    format!("{}{href}{}", &html[..start], &html[start + len..])
+    let Some(at) = html.find("<base href=").map(|i| i + "<base href=".len()) else { return html.to_string() };
+    // Quoted as trunk writes it, or bare as its minifier does (`<base href=./>`).
+    let len = match html[at..].chars().next() {
+        Some(quote @ ('"' | '\'')) => html[at + 1..].find(quote).map(|n| n + 2),
+        _ => html[at..].find(|c: char| c.is_ascii_whitespace() || c == '>'),
+    };
+    let Some(len) = len else { return html.to_string() };
+    format!("{}\"{href}\"{}", &html[..at], &html[at + len..])
 }
 
 /// The origin of `apiBaseUrl` in the app's `config.json` when it points at another server, so the page may call it.
@@ -269,6 +274,12 @@ mod tests {
             r#"<head><base href="/tools/ipscope/" /><script type="module">import './a.js'</script></head>"#
         );
         assert_eq!(with_base_href("<head></head>", "/"), "<head></head>");
+        // As trunk's minifier writes it.
+        assert_eq!(
+            with_base_href("<title>ipscope</title><base href=./><script>", "/tools/ipscope/"),
+            r#"<title>ipscope</title><base href="/tools/ipscope/"><script>"#
+        );
+        assert_eq!(with_base_href("<base href='./' >", "/"), r#"<base href="/" >"#);
     }
 
     #[test]
