@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_clickhouse;
+mod bundle;
 mod fuzz;
 mod tools;
 
@@ -88,78 +89,10 @@ fn build_app(root: &Path) -> Result<()> {
         .env("PATH", tools::path_with_tools(root))
         .env("CARGO_ENCODED_RUSTFLAGS", app_rustflags(root)))?;
     let dist = root.join("dist");
-    minify_glue(root, &dist)?;
-    check_integrity(&dist)?;
+    bundle::minify_glue(root, &dist)?;
+    bundle::shorten_import_names(&dist)?;
+    bundle::check_integrity(&dist)?;
     compress_assets(&dist)
-}
-
-/// Minifies the JavaScript glue with terser (trunk minifies the page and the CSS, `Trunk.toml`, but leaves
-/// wasm-bindgen's output as written: 58 KB, 9.4 KB gzip, against 26 KB, 7.1 KB gzip minified), and gives
-/// `index.html` the file's new subresource-integrity hash. The file keeps trunk's name: the hash in it is of the
-/// unminified text, which the minified text follows.
-fn minify_glue(root: &Path, dist: &Path) -> Result<()> {
-    let index = dist.join("index.html");
-    let mut html = std::fs::read_to_string(&index).with_context(|| format!("no build output in {}", dist.display()))?;
-    for entry in std::fs::read_dir(dist)? {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("js") {
-            continue;
-        }
-        let before = integrity(&std::fs::read(&path)?);
-        run(Command::new(tools::terser(root))
-            .arg(&path)
-            .args(["--module", "--compress", "--mangle", "--output"])
-            .arg(&path))?;
-        let after = integrity(&std::fs::read(&path)?);
-        if !html.contains(&before) {
-            bail!("index.html names no integrity {before} for {}", path.display());
-        }
-        html = html.replace(&before, &after);
-    }
-    std::fs::write(&index, html)?;
-    Ok(())
-}
-
-/// `sha384-…`, the subresource-integrity value of `bytes`.
-fn integrity(bytes: &[u8]) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(bytes)))
-}
-
-/// Fails unless every `integrity` in `index.html` is that of the file its tag names: a browser refuses a file
-/// whose hash differs, and the page stays blank.
-fn check_integrity(dist: &Path) -> Result<()> {
-    let html = std::fs::read_to_string(dist.join("index.html"))?;
-    let mut checked = 0;
-    for (at, _) in html.match_indices("integrity=") {
-        let start = html[..at].rfind('<').context("an integrity attribute outside a tag")?;
-        let end = at + html[at..].find('>').context("an unterminated tag")?;
-        let tag = &html[start..end];
-        let (Some(href), Some(expected)) = (attribute(tag, "href"), attribute(tag, "integrity")) else {
-            bail!("cannot read the file and integrity of `{tag}` in index.html");
-        };
-        let file = dist.join(href.trim_start_matches("./"));
-        let actual = integrity(&std::fs::read(&file).with_context(|| format!("{tag} names a missing file"))?);
-        if actual != expected {
-            bail!("{} does not match its integrity in index.html ({expected}, the file is {actual})", file.display());
-        }
-        checked += 1;
-    }
-    if checked == 0 {
-        bail!("index.html has no integrity hashes: trunk's output changed");
-    }
-    Ok(())
-}
-
-/// The value of attribute `name` in `tag` (`<link href=x …` or `href="x"`), as trunk writes it, minified or not.
-fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let at = tag.match_indices(name).find(|(i, _)| tag[..*i].ends_with(char::is_whitespace))?.0;
-    let value = tag[at + name.len()..].strip_prefix('=')?;
-    match value.strip_prefix(['"', '\'']) {
-        Some(quoted) => quoted.split(['"', '\'']).next(),
-        None => value.split(|c: char| c.is_whitespace() || c == '>').next(),
-    }
 }
 
 /// rustc flags for the app, separated by 0x1f as `CARGO_ENCODED_RUSTFLAGS` takes them (paths may hold spaces); with
@@ -348,20 +281,4 @@ fn bundle_size(dist: &Path) -> Result<BundleSize> {
         }
     }
     Ok(size)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::attribute;
-
-    #[test]
-    fn reads_attributes_as_trunk_writes_them_minified_or_not() {
-        let minified = "<link crossorigin href=./ipscope-1.js integrity=sha384-AB+/= rel=modulepreload";
-        assert_eq!(attribute(minified, "href"), Some("./ipscope-1.js"));
-        assert_eq!(attribute(minified, "integrity"), Some("sha384-AB+/="));
-        let quoted = r#"<link rel="stylesheet" href="./main.css" integrity='sha384-x'"#;
-        assert_eq!(attribute(quoted, "href"), Some("./main.css"));
-        assert_eq!(attribute(quoted, "integrity"), Some("sha384-x"));
-        assert_eq!(attribute(r#"<a data-href="x">"#, "href"), None);
-    }
 }
