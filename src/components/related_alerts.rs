@@ -38,14 +38,18 @@ pub fn RelatedAlerts(
     }
     let view_state = use_alert_view();
     let update = use_query_updater();
+    let total = alerts.len();
     let alerts = StoredValue::new(alerts);
+    // The alerts shown, as positions in `alerts`.
     let shown = Memo::new(move |_| {
         let v = view_state.get();
-        alerts.with_value(|all| view_alerts(all, &v).into_iter().cloned().collect::<Vec<_>>())
+        alerts.with_value(|all| view_alerts(all, &v))
     });
-    let total = alerts.with_value(Vec::len);
-    let csv = Callback::new(move |()| shown.with_untracked(|a| alerts_csv(a)));
-    let json = Callback::new(move |()| ipscope_api::json::to_string_pretty(&shown.get_untracked()));
+    let each_shown = move |act: &dyn Fn(Vec<&Alert>) -> String| {
+        alerts.with_value(|all| shown.with_untracked(|s| act(s.iter().map(|&i| &all[i]).collect())))
+    };
+    let csv = Callback::new(move |()| each_shown(&|shown| alerts_csv(shown)));
+    let json = Callback::new(move |()| each_shown(&|shown| ipscope_api::json::to_string_pretty(&shown)));
 
     let select_update = update.clone();
     let on_filter = move |set: fn(&mut AlertView, &str)| {
@@ -130,7 +134,12 @@ pub fn RelatedAlerts(
                 </thead>
                 // Sorting or filtering redraws the rows in place (each row's text and links updated), not keyed
                 // by id: Leptos's keyed `For` cost 11 KB of the module for a table of a few dozen rows.
-                <tbody>{move || shown.get().into_iter().map(alert_row).collect_view()}</tbody>
+                <tbody>
+                    {move || {
+                        let shown = shown.get();
+                        alerts.with_value(|all| shown.iter().map(|&i| alert_row(&all[i])).collect_view())
+                    }}
+                </tbody>
             </table>
         </div>
     }
@@ -192,7 +201,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// One alert: plain markup, no state of its own.
-fn alert_row(alert: Alert) -> impl IntoView {
+fn alert_row(alert: &Alert) -> impl IntoView {
     let device = alert
         .machine_id
         .as_deref()

@@ -39,9 +39,9 @@ pub fn devices_csv(devices: &[ObservedDevice]) -> String {
 }
 
 /// The alerts table as CSV: the columns the table shows, with the alert id first.
-pub fn alerts_csv(alerts: &[Alert]) -> String {
+pub fn alerts_csv<'a>(alerts: impl IntoIterator<Item = &'a Alert>) -> String {
     let rows: Vec<Vec<String>> = alerts
-        .iter()
+        .into_iter()
         .map(|a| {
             vec![
                 a.id.clone(),
