@@ -37,8 +37,7 @@ pub fn ObservedDevices(
     });
     // Which rows the filter in the URL shows, for drawing them: the effect below reads the same memo unchanged.
     let first = shown.get_untracked();
-    let rows: Vec<_> =
-        all.with_value(|d| d.iter().cloned().zip(first.iter().copied()).map(|(d, s)| device_row(d, s)).collect());
+    let rows: Vec<_> = all.with_value(|d| d.iter().zip(first.iter().copied()).map(|(d, s)| device_row(d, s)).collect());
     let body = NodeRef::<leptos::html::Tbody>::new();
     // Which rows are shown now: the effect touches only the rows whose state changes (none when it first runs).
     let drawn = StoredValue::new(first);
@@ -56,12 +55,12 @@ pub fn ObservedDevices(
             }
         });
     });
-    let filtered = move || {
+    let filtered = move |act: &dyn Fn(Vec<&ObservedDevice>) -> String| {
         let q = query.get_untracked().unwrap_or_default();
-        all.with_value(|d| filter_devices(d, &q).into_iter().cloned().collect::<Vec<_>>())
+        all.with_value(|d| act(filter_devices(d, &q)))
     };
-    let csv = Callback::new(move |()| devices_csv(&filtered()));
-    let json = Callback::new(move |()| ipscope_api::json::to_string_pretty(&filtered()));
+    let csv = Callback::new(move |()| filtered(&|devices| devices_csv(devices)));
+    let json = Callback::new(move |()| filtered(&|devices| ipscope_api::json::to_string_pretty(&devices)));
     let cap_note = (total > listed as u64).then(|| {
         format!("{total} devices connected in {period}; the {listed} with the most recent connections are listed.")
     });
@@ -106,18 +105,16 @@ pub fn ObservedDevices(
                 <tbody node_ref=body>{rows}</tbody>
             </table>
         </div>
-        <Show when=move || !shown.read().contains(&true)>
-            <p class="empty">"No device matches the filter."</p>
-        </Show>
+        {move || (!shown.read().contains(&true)).then(|| view! { <p class="empty">"No device matches the filter."</p> })}
     }
     .into_any()
 }
 
 /// One device: plain markup, no state of its own (its copy buttons use the table's handler); `hidden` unless
 /// `shown`.
-fn device_row(device: ObservedDevice, shown: bool) -> impl IntoView {
+fn device_row(device: &ObservedDevice, shown: bool) -> impl IntoView {
     let href = machine_href(&device.machine_id);
-    let ObservedDevice { computer_dns_name: name, initiating_process_sha1: sha1, .. } = device.clone();
+    let (name, sha1) = (device.computer_dns_name.clone(), device.initiating_process_sha1.clone());
     view! {
         <tr hidden=!shown>
             <td class="device">
@@ -129,11 +126,11 @@ fn device_row(device: ObservedDevice, shown: bool) -> impl IntoView {
             </td>
             <td class="num">{device.connections.to_string()}</td>
             <td class="num">{device.remote_port.to_string()}</td>
-            <td>{device.protocol.unwrap_or_default()}</td>
-            <td>{device.action_type}</td>
-            <td>{device.initiating_process_file_name.unwrap_or_default()}</td>
+            <td>{device.protocol.clone().unwrap_or_default()}</td>
+            <td>{device.action_type.clone()}</td>
+            <td>{device.initiating_process_file_name.clone().unwrap_or_default()}</td>
             <td class="hash">{sha1.map(|h| view! { <code>{h.clone()}</code> {copy_button_markup(h, "SHA1")} })}</td>
-            <td>{device.local_ip.unwrap_or_default()}</td>
+            <td>{device.local_ip.clone().unwrap_or_default()}</td>
         </tr>
     }
 }

@@ -27,13 +27,19 @@ pub fn minify_glue(root: &Path, dist: &Path) -> Result<()> {
 /// …) in both files. wasm-bindgen names them by what they bind plus a hash (`__wbg_getElementById_f827f0d664871`),
 /// about 200 names of 30 characters twice over, the hashes incompressible: 5.8 KB gzip of the two files. In the
 /// glue these names only ever follow a `.` or key an object (`import0 = {…, name: function…}`), never name a
-/// variable.
+/// variable. The name of the module the imports come from (`./ipscope_bg.js`, once per import) becomes `m0`, and
+/// the custom sections no browser reads (the producers' names, target features) go.
 pub fn shorten_import_names(dist: &Path) -> Result<()> {
     let (module, glue) = (only_file(dist, "wasm")?, only_file(dist, "js")?);
     let mut names = HashMap::new();
     let mut imports = Vec::new();
+    let mut modules = HashMap::new();
     rewrite(dist, &module, |bytes| {
-        let renamed = rename_functions(bytes, &mut |name, imported| {
+        let mut module_name = |name: &str| {
+            let count = modules.len();
+            modules.entry(name.to_string()).or_insert_with(|| format!("m{count}")).clone()
+        };
+        let renamed = rename_functions(bytes, &mut module_name, &mut |name, imported| {
             let long = ["__wbg_", "__wbindgen_", "wasm_bindgen__"].iter().any(|p| name.starts_with(p));
             if long && imported {
                 imports.push(name.to_string());
@@ -46,7 +52,12 @@ pub fn shorten_import_names(dist: &Path) -> Result<()> {
         Ok(Some(renamed))
     })?;
     rewrite(dist, &glue, |bytes| {
-        let text = String::from_utf8(bytes.to_vec()).context("the glue is not UTF-8")?;
+        let mut text = String::from_utf8(bytes.to_vec()).context("the glue is not UTF-8")?;
+        for (long, short) in &modules {
+            let quoted = format!("\"{long}\"");
+            ensure!(text.matches(&quoted).count() == 1, "the glue does not name the module {quoted} once");
+            text = text.replace(&quoted, &format!("\"{short}\""));
+        }
         let (text, found) = replace_identifiers(&text, &names);
         // An import the glue does not provide would fail the module's instantiation: the page would stay blank.
         if let Some(missing) = imports.iter().find(|name| !found.contains(name.as_str())) {
@@ -155,9 +166,13 @@ fn replace_identifiers<'a>(text: &str, names: &'a HashMap<String, String>) -> (S
 /// A name's new name, if it gets one; told whether the name is an import's (else an export's).
 type Rename<'a> = dyn FnMut(&str, bool) -> Option<String> + 'a;
 
-/// A WebAssembly module with the function imports' and exports' names that `rename` maps renamed; every other
-/// byte as it was.
-fn rename_functions(module: &[u8], rename: &mut Rename) -> Result<Vec<u8>> {
+/// A WebAssembly module with its imports' module names as `module_name` maps them, the function imports' and
+/// exports' names that `rename` maps renamed, and no custom sections; every other byte as it was.
+fn rename_functions(
+    module: &[u8],
+    module_name: &mut dyn FnMut(&str) -> String,
+    rename: &mut Rename,
+) -> Result<Vec<u8>> {
     ensure!(module.len() >= 8 && module.starts_with(b"\0asm"), "not a WebAssembly module");
     let mut out = module[..8].to_vec();
     let mut reader = Reader { bytes: module, at: 8 };
@@ -166,7 +181,8 @@ fn rename_functions(module: &[u8], rename: &mut Rename) -> Result<Vec<u8>> {
         let size = reader.leb()? as usize;
         let body = reader.take(size)?;
         let body = match id {
-            2 => rename_imports(body, rename)?,
+            0 => continue,
+            2 => rename_imports(body, module_name, rename)?,
             7 => rename_exports(body, rename)?,
             _ => body.to_vec(),
         };
@@ -177,9 +193,10 @@ fn rename_functions(module: &[u8], rename: &mut Rename) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The import section: a count, then module name, field name and a description per import. Only the field names
-/// of functions (kind 0) change; the descriptions are copied as they are, which takes reading their length.
-fn rename_imports(body: &[u8], rename: &mut Rename) -> Result<Vec<u8>> {
+/// The import section: a count, then module name, field name and a description per import. The field names of
+/// functions (kind 0) and the module names change; the descriptions are copied as they are, which takes reading
+/// their length.
+fn rename_imports(body: &[u8], module_name: &mut dyn FnMut(&str) -> String, rename: &mut Rename) -> Result<Vec<u8>> {
     let mut reader = Reader { bytes: body, at: 0 };
     let count = reader.leb()?;
     let mut out = Vec::new();
@@ -198,7 +215,7 @@ fn rename_imports(body: &[u8], rename: &mut Rename) -> Result<Vec<u8>> {
             other => bail!("an import of unknown kind {other}"),
         }
         let description = &body[start..reader.at];
-        write_name(&mut out, module);
+        write_name(&mut out, &module_name(module));
         let renamed = if kind == 0 { rename(field, true) } else { None };
         write_name(&mut out, renamed.as_deref().unwrap_or(field));
         out.extend_from_slice(description);
@@ -303,8 +320,9 @@ fn write_name(out: &mut Vec<u8>, name: &str) {
 mod tests {
     use super::*;
 
-    /// A module importing a function and a memory and exporting two functions, built by hand.
-    fn module(import: &str, exports: [&str; 2]) -> Vec<u8> {
+    /// A module importing a function and a memory from `glue` and exporting two functions, built by hand, with a
+    /// custom section if `custom`.
+    fn module(glue: &str, import: &str, exports: [&str; 2], custom: bool) -> Vec<u8> {
         let section = |id: u8, body: Vec<u8>| {
             let mut out = vec![id];
             write_leb(&mut out, body.len() as u64);
@@ -313,7 +331,7 @@ mod tests {
         };
         let mut imports = vec![2];
         for (field, description) in [(import, vec![0, 0]), ("memory", vec![2, 1, 1, 2])] {
-            write_name(&mut imports, "./glue.js");
+            write_name(&mut imports, glue);
             write_name(&mut imports, field);
             imports.extend(description);
         }
@@ -323,6 +341,9 @@ mod tests {
             export_body.extend([0, index as u8 + 1]);
         }
         let mut module = b"\0asm\x01\0\0\0".to_vec();
+        if custom {
+            module.extend(section(0, [vec![9], b"producers".to_vec(), vec![0]].concat()));
+        }
         module.extend(section(1, vec![1, 0x60, 0, 0])); // one type: () -> ()
         module.extend(section(2, imports));
         module.extend(section(3, vec![2, 0, 0])); // two functions of that type
@@ -333,21 +354,30 @@ mod tests {
 
     #[test]
     fn renames_function_imports_and_exports_and_nothing_else() {
-        let long = module("__wbg_getElementById_f827f0d6648718a8", ["main", "__wbindgen_malloc"]);
-        assert_eq!(rename_functions(&long, &mut |_, _| None).unwrap(), long, "no names, the same bytes");
+        let long =
+            module("./ipscope_bg.js", "__wbg_getElementById_f827f0d6648718a8", ["main", "__wbindgen_malloc"], true);
+        let same = rename_functions(&long, &mut str::to_string, &mut |_, _| None).unwrap();
+        assert_eq!(
+            same,
+            module("./ipscope_bg.js", "__wbg_getElementById_f827f0d6648718a8", ["main", "__wbindgen_malloc"], false),
+            "no names: the same module without its custom section"
+        );
         let mut seen = Vec::new();
-        let short = rename_functions(&long, &mut |name, imported| {
+        let short = rename_functions(&long, &mut |_| "m0".to_string(), &mut |name, imported| {
             seen.push((name.to_string(), imported));
             name.starts_with("__").then(|| format!("a{}", seen.len()))
         })
         .unwrap();
-        assert_eq!(short, module("a1", ["main", "a3"]));
+        assert_eq!(short, module("m0", "a1", ["main", "a3"], false));
         let seen: Vec<(&str, bool)> = seen.iter().map(|(n, i)| (n.as_str(), *i)).collect();
         assert_eq!(
             seen,
             [("__wbg_getElementById_f827f0d6648718a8", true), ("main", false), ("__wbindgen_malloc", false)]
         );
-        assert!(rename_functions(&long[..long.len() - 3], &mut |_, _| None).is_err(), "a cut-off module");
+        assert!(
+            rename_functions(&long[..long.len() - 3], &mut str::to_string, &mut |_, _| None).is_err(),
+            "a cut-off module"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::time::rfc3339;
 use crate::wire::{Alert, ObservedDevice};
 
 /// The devices table as CSV: every field of each device, named as in the API.
-pub fn devices_csv(devices: &[ObservedDevice]) -> String {
+pub fn devices_csv<'a>(devices: impl IntoIterator<Item = &'a ObservedDevice>) -> String {
     let header = [
         "machineId",
         "computerDnsName",
@@ -19,7 +19,7 @@ pub fn devices_csv(devices: &[ObservedDevice]) -> String {
         "localIp",
     ];
     let rows: Vec<Vec<String>> = devices
-        .iter()
+        .into_iter()
         .map(|d| {
             vec![
                 d.machine_id.clone(),
