@@ -294,6 +294,20 @@ async fn the_filter_box_narrows_the_devices_and_lives_in_the_url() {
         let query = page.driver.current_url().await?.query().unwrap_or("").to_string();
         assert!(query.contains("q=UpDater") && query.contains("period=6m"), "{query}");
 
+        // The exports hold the devices the filter shows, with Defender's field names.
+        let export = |label| page.export("section[aria-labelledby=devices-heading]", label);
+        let csv = export("Export CSV").await?;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2, "{csv}");
+        assert!(lines[0].starts_with("machineId,computerDnsName,lastSeen,"), "{csv}");
+        assert!(lines[1].contains("fin-lt-0042.corp.contoso.example") && lines[1].contains("svc-updater.exe"), "{csv}");
+        let json: serde_json::Value = serde_json::from_str(&export("Export JSON").await?)?;
+        let devices = json.as_array().expect("an array of devices");
+        assert_eq!(devices.len(), 1, "{json}");
+        assert_eq!(devices[0]["computerDnsName"], "fin-lt-0042.corp.contoso.example");
+        assert_eq!(devices[0]["initiatingProcessFileName"], "svc-updater.exe");
+        assert!(devices[0]["lastSeen"].as_str().is_some_and(|t| t.ends_with('Z')), "{json}");
+
         page.driver.refresh().await?;
         page.wait_for_text("section[aria-labelledby=devices-heading] .count", "1 of 3 devices match").await?;
         assert_eq!(page.find("#device-filter").await?.prop("value").await?.as_deref(), Some("UpDater"));
@@ -406,6 +420,11 @@ async fn alerts_filter_and_sort_from_the_url() {
         severity.send_keys("High").await?;
         page.wait_for_text("section[aria-labelledby=alerts-heading] .count", "1 of 2 alerts").await?;
         assert!(page.driver.current_url().await?.query().unwrap_or("").contains("severity=High"));
+        // The export holds the alert shown.
+        let json = page.export("section[aria-labelledby=alerts-heading]", "Export JSON").await?;
+        let alerts: Vec<serde_json::Value> = serde_json::from_str(&json)?;
+        assert_eq!(alerts.len(), 1, "{json}");
+        assert_eq!(alerts[0]["severity"], "High");
 
         // The overview's count of High alerts is a link to the table filtered to them.
         page.open("/ips/203.0.113.66?period=7d").await?;

@@ -110,6 +110,27 @@ impl Page {
         Ok(out)
     }
 
+    /// Clicks the export button `label` ("Export CSV") in the section `section` and returns the file's text, read
+    /// from the blob the app offers for download.
+    pub async fn export(&self, section: &str, label: &str) -> anyhow::Result<String> {
+        const CAPTURE: &str =
+            "if (!window.exported) { window.exported = []; const url = URL.createObjectURL.bind(URL); \
+            URL.createObjectURL = blob => { window.exported.push(blob); return url(blob); }; }";
+        self.driver.execute(CAPTURE, vec![]).await?;
+        let mut clicked = false;
+        for button in self.driver.find_all(By::Css(&format!("{section} .export button"))).await? {
+            if button.text().await? == label {
+                button.click().await?;
+                clicked = true;
+            }
+        }
+        if !clicked {
+            bail!("no {label:?} button in `{section}`");
+        }
+        let text = self.driver.execute("return window.exported.at(-1).text()", vec![]).await?;
+        Ok(text.json().as_str().unwrap_or_default().to_string())
+    }
+
     pub async fn path(&self) -> anyhow::Result<String> {
         Ok(self.driver.current_url().await?.path().to_string())
     }
