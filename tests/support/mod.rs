@@ -118,7 +118,7 @@ impl Page {
             URL.createObjectURL = blob => { window.exported.push(blob); return url(blob); }; }";
         self.driver.execute(CAPTURE, vec![]).await?;
         let mut clicked = false;
-        for button in self.driver.find_all(By::Css(&format!("{section} .export button"))).await? {
+        for button in self.driver.find_all(By::Css(format!("{section} .export button"))).await? {
             if button.text().await? == label {
                 button.click().await?;
                 clicked = true;
