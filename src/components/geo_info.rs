@@ -1,5 +1,7 @@
 //! "IP geo information": the nine fields of Defender's left pane, the address class, and the data's source.
 
+use std::rc::Rc;
+
 use ipscope_api::number::fixed;
 use ipscope_api::wire::{GeoInfo as Geo, IpProfile};
 use leptos::prelude::*;
@@ -10,11 +12,11 @@ const NOT_AVAILABLE: &str = "not available";
 #[component]
 pub fn GeoInfo(
     /// The address's profile.
-    profile: IpProfile,
+    profile: Rc<IpProfile>,
 ) -> impl IntoView {
     let class = profile.address_class;
     let Geo { organization, asn, country_code, country, state, city, carrier, latitude, longitude, postal_code } =
-        profile.geo;
+        profile.geo.clone();
     let country = match (country, country_code) {
         (Some(name), Some(code)) => Some(format!("{name} ({code})")),
         (name, code) => name.or(code),
@@ -36,7 +38,7 @@ pub fn GeoInfo(
     } else {
         Some(format!("{} address: it is not on the public internet, so it has no geolocation.", class.label()))
     };
-    let sources = profile.sources;
+    let sources = profile.sources.clone();
     view! {
         <dl class="facts geo">
             <dt>"Address class"</dt>

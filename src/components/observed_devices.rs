@@ -1,5 +1,7 @@
 //! "IP observed in organization": devices with their last connection, the timeline search box, export.
 
+use std::rc::Rc;
+
 use ipscope_api::export::devices_csv;
 use ipscope_api::filter::{device_matches, filter_devices};
 use ipscope_api::wire::{ObservedDevice, ObservedDevices as Devices};
@@ -15,7 +17,7 @@ use crate::url_state::{use_query_param, use_query_updater};
 #[component]
 pub fn ObservedDevices(
     /// The API's answer for the period.
-    devices: Devices,
+    devices: Rc<Devices>,
     /// Words for the period ("the last 30 days").
     period: String,
 ) -> impl IntoView {
@@ -30,14 +32,15 @@ pub fn ObservedDevices(
     let export_name = format!("devices-{}", devices.ip_address.replace(':', "_"));
     // The rows are drawn once; the filter only hides and shows them (one effect over the table, no state per row),
     // as a hand-written page would.
-    let all = StoredValue::new(devices.value);
+    let all = StoredValue::new_local(devices);
     let shown = Memo::new(move |_| {
         let q = query.get().unwrap_or_default();
-        all.with_value(|d| d.iter().map(|d| device_matches(d, &q)).collect::<Vec<_>>())
+        all.with_value(|d| d.value.iter().map(|d| device_matches(d, &q)).collect::<Vec<_>>())
     });
     // Which rows the filter in the URL shows, for drawing them: the effect below reads the same memo unchanged.
     let first = shown.get_untracked();
-    let rows: Vec<_> = all.with_value(|d| d.iter().zip(first.iter().copied()).map(|(d, s)| device_row(d, s)).collect());
+    let rows: Vec<_> =
+        all.with_value(|d| d.value.iter().zip(first.iter().copied()).map(|(d, s)| device_row(d, s)).collect());
     let body = NodeRef::<leptos::html::Tbody>::new();
     // Which rows are shown now: the effect touches only the rows whose state changes (none when it first runs).
     let drawn = StoredValue::new(first);
@@ -57,7 +60,7 @@ pub fn ObservedDevices(
     });
     let filtered = move |act: &dyn Fn(Vec<&ObservedDevice>) -> String| {
         let q = query.get_untracked().unwrap_or_default();
-        all.with_value(|d| act(filter_devices(d, &q)))
+        all.with_value(|d| act(filter_devices(&d.value, &q)))
     };
     let csv = Callback::new(move |()| filtered(&|devices| devices_csv(devices)));
     let json = Callback::new(move |()| filtered(&|devices| ipscope_api::json::to_string_pretty(&devices)));

@@ -1,6 +1,8 @@
 //! "Prevalence": devices, first and last seen in the period, the daily chart; and the period picker it shares
 //! with the observed devices.
 
+use std::rc::Rc;
+
 use chrono::Utc;
 use ipscope_api::period::{PeriodChoice, Preset};
 use ipscope_api::time::utc_minute;
@@ -15,7 +17,7 @@ use crate::url_state::use_query_updater;
 #[component]
 pub fn PrevalencePanel(
     /// The API's answer.
-    prevalence: Prevalence,
+    prevalence: Rc<Prevalence>,
     /// Words for the period.
     period: String,
 ) -> impl IntoView {
@@ -36,7 +38,7 @@ pub fn PrevalencePanel(
             </dd>
         </dl>
         <p class="note">{format!("In {period}.")}</p>
-        <PrevalenceChart days=p.days />
+        <PrevalenceChart days=p.days.clone() />
     }
 }
 

@@ -1,5 +1,7 @@
 //! The alerts table: sortable columns (`aria-sort`), severity and status filters kept in the URL, export.
 
+use std::rc::Rc;
+
 use ipscope_api::export::alerts_csv;
 use ipscope_api::filter::{view_alerts, AlertColumn, AlertView};
 use ipscope_api::wire::{Alert, AlertStatus, Severity};
@@ -27,7 +29,7 @@ fn use_alert_view() -> Memo<AlertView> {
 #[component]
 pub fn RelatedAlerts(
     /// The alerts.
-    alerts: Vec<Alert>,
+    alerts: Rc<Vec<Alert>>,
     /// What the alerts relate to, for the empty state and export file names ("this IP address", "this device").
     subject: String,
     /// Export file name stem.
@@ -39,7 +41,7 @@ pub fn RelatedAlerts(
     let view_state = use_alert_view();
     let update = use_query_updater();
     let total = alerts.len();
-    let alerts = StoredValue::new(alerts);
+    let alerts = StoredValue::new_local(alerts);
     // The alerts shown, as positions in `alerts`.
     let shown = Memo::new(move |_| {
         let v = view_state.get();
@@ -150,7 +152,7 @@ pub fn RelatedAlerts(
 #[component]
 pub fn AlertCounts(
     /// The alerts.
-    alerts: Vec<Alert>,
+    alerts: Rc<Vec<Alert>>,
 ) -> impl IntoView {
     if alerts.is_empty() {
         return view! { <p class="empty">"No alerts."</p> }.into_any();

@@ -20,16 +20,16 @@ pub fn Section<T, V>(
     loading: &'static str,
     /// The data.
     resource: ApiResource<T>,
-    /// Renders the data.
-    render: impl Fn(T) -> V + Send + Sync + 'static,
+    /// Renders the data, shared with the resource (not copied).
+    render: impl Fn(Rc<T>) -> V + Send + Sync + 'static,
 ) -> impl IntoView
 where
-    T: Clone + 'static,
+    T: 'static,
     V: IntoView + 'static,
 {
     // The resource keeps its last value while it reloads (a new period), so the old content stays until the new
     // arrives, as a `<Transition>` would show it, without a suspense boundary and its futures per section.
-    let content = move || resource.get().map(|answer| answer.map(|data| render(Rc::unwrap_or_clone(data)).into_any()));
+    let content = move || resource.get().map(|answer| answer.map(|data| render(data).into_any()));
     section_frame(id, title, loading, Box::new(content), Callback::new(move |()| resource.refetch()))
 }
 

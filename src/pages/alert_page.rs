@@ -1,5 +1,7 @@
 //! `/alerts/{id}`: an alert's details and evidence, and the IPs related to it, each a link to its IP page.
 
+use std::rc::Rc;
+
 use ipscope_api::wire::Alert;
 use leptos::prelude::*;
 
@@ -37,7 +39,7 @@ pub fn AlertPage(
 }
 
 #[component]
-fn AlertDetails(alert: Alert) -> impl IntoView {
+fn AlertDetails(alert: Rc<Alert>) -> impl IntoView {
     set_title(&format!("{} — ipscope", alert.title));
     let device = alert.machine_id.as_deref().map(|id| {
         let name = alert.computer_dns_name.clone().unwrap_or_else(|| id.to_string());
@@ -81,13 +83,13 @@ fn AlertDetails(alert: Alert) -> impl IntoView {
 }
 
 #[component]
-fn RelatedIps(ips: Vec<String>) -> impl IntoView {
+fn RelatedIps(ips: Rc<Vec<String>>) -> impl IntoView {
     if ips.is_empty() {
         return view! { <p class="empty">"The alert's evidence names no IP address."</p> }.into_any();
     }
     view! {
         <ul class="ip-list">
-            {ips.into_iter().map(|ip| view! { <li><a href=ip_href_text(&ip)>{ip.clone()}</a></li> }).collect_view()}
+            {ips.iter().map(|ip| view! { <li><a href=ip_href_text(ip)>{ip.clone()}</a></li> }).collect_view()}
         </ul>
     }
     .into_any()

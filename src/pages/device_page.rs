@@ -1,5 +1,7 @@
 //! `/machines/{id}`: a device's details, its alerts and its recent network connections.
 
+use std::rc::Rc;
+
 use ipscope_api::wire::{DeviceConnection, Machine};
 use leptos::prelude::*;
 
@@ -56,7 +58,7 @@ pub fn DevicePage(
 }
 
 #[component]
-fn MachineDetails(machine: Machine) -> impl IntoView {
+fn MachineDetails(machine: Rc<Machine>) -> impl IntoView {
     set_title(&format!("{} — ipscope", machine.computer_dns_name));
     let or_none = |v: Option<String>| v.unwrap_or_else(|| "not available".into());
     let ips = machine.ip_addresses.iter().map(|a| a.ip_address.clone()).collect::<Vec<_>>().join(", ");
@@ -80,12 +82,12 @@ fn MachineDetails(machine: Machine) -> impl IntoView {
 }
 
 #[component]
-fn Connections(connections: Vec<DeviceConnection>) -> impl IntoView {
+fn Connections(connections: Rc<Vec<DeviceConnection>>) -> impl IntoView {
     if connections.is_empty() {
         return view! { <p class="empty">"No network connections in the last 30 days."</p> }.into_any();
     }
     let rows = connections
-        .into_iter()
+        .iter()
         .map(|c| {
             view! {
                 <tr>
