@@ -2,10 +2,9 @@
 //! (`#[derive(FromJson, ToJson)]`, which read the types' `#[serde]` attributes).
 //!
 //! The server uses serde; the app uses this. serde_json's reader is generic over each type's visitor, so every
-//! wire type brought its own copy of the parsing state machine into the module (76 KB of it, 30 KB gzip). Here
-//! the parser exists once and a type's reader is a list of field lookups. `tests` checks, type by type and on
-//! damaged documents, that both read the same values and reject the same documents, and that both write the same
-//! text.
+//! wire type brought its own copy of the parsing state machine into the module (76 KB of it). Here the parser
+//! exists once and a type's reader is a list of member lookups. `tests` checks, type by type and on damaged
+//! documents, that both read the same values and refuse the same documents, and that both write the same text.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt;
