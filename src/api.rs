@@ -77,7 +77,7 @@ pub struct Call<T> {
     read: fn(Answer) -> Result<T, ApiError>,
 }
 
-/// An answer of any type, and the call that gives it, as `ApiResource` keeps them.
+/// An answer of any type, as `ApiResource` keeps it.
 pub type AnyAnswer = Result<Rc<dyn Any>, ApiError>;
 
 impl<T: 'static> Call<T> {
