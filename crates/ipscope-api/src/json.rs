@@ -604,11 +604,16 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
+/// A string read by `parse`, or an error saying it is not `what`.
+fn parsed<T>(value: &Json, parse: fn(&str) -> Option<T>, what: &str) -> Result<T, JsonError> {
+    let text = string(value)?;
+    parse(text).ok_or_else(|| JsonError::new(format!("not {what}: {text}")))
+}
+
 /// What `crate::time::de_utc` reads.
 impl FromJson for DateTime<Utc> {
     fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let text = string(value)?;
-        crate::time::read_utc(text).ok_or_else(|| JsonError::new(format!("not an RFC 3339 timestamp: {text}")))
+        parsed(value, crate::time::read_utc, "an RFC 3339 timestamp")
     }
 
     fn fallback() -> Self {
@@ -619,8 +624,7 @@ impl FromJson for DateTime<Utc> {
 /// What `crate::time::de_date` reads.
 impl FromJson for NaiveDate {
     fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let text = string(value)?;
-        crate::time::read_date(text).ok_or_else(|| JsonError::new(format!("not a date: {text}")))
+        parsed(value, crate::time::read_date, "a date")
     }
 
     fn fallback() -> Self {
