@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::{run, tools};
+use crate::tools;
 
 /// Minifies the JavaScript glue with terser (trunk minifies the page and the CSS, `Trunk.toml`, but leaves
 /// wasm-bindgen's output as written: 58 KB, 9.4 KB gzip, against 26 KB, 7.2 KB gzip minified). The file keeps
@@ -15,11 +15,13 @@ use crate::{run, tools};
 pub fn minify_glue(root: &Path, dist: &Path) -> Result<()> {
     let glue = only_file(dist, "js")?;
     rewrite(dist, &glue, |_| {
-        run(Command::new(tools::terser(root))
+        let out = Command::new(tools::terser(root))
             .arg(&glue)
-            .args(["--module", "--compress", "--mangle", "--output"])
-            .arg(&glue))?;
-        Ok(None)
+            .args(["--module", "--compress", "--mangle"])
+            .output()
+            .context("cannot start terser")?;
+        ensure!(out.status.success(), "terser failed on {}: {}", glue.display(), String::from_utf8_lossy(&out.stderr));
+        Ok(out.stdout)
     })
 }
 
@@ -49,7 +51,7 @@ pub fn shorten_import_names(dist: &Path) -> Result<()> {
                 names.entry(name.to_string()).or_insert_with(|| format!("a{count:x}")).clone()
             })
         })?;
-        Ok(Some(renamed))
+        Ok(renamed)
     })?;
     rewrite(dist, &glue, |bytes| {
         let mut text = String::from_utf8(bytes.to_vec()).context("the glue is not UTF-8")?;
@@ -63,7 +65,7 @@ pub fn shorten_import_names(dist: &Path) -> Result<()> {
         if let Some(missing) = imports.iter().find(|name| !found.contains(name.as_str())) {
             bail!("the module imports {missing}, which the glue does not name");
         }
-        Ok(Some(text.into_bytes()))
+        Ok(text.into_bytes())
     })
 }
 
@@ -82,19 +84,17 @@ fn only_file(dist: &Path, extension: &str) -> Result<PathBuf> {
     }
 }
 
-/// Changes `file` (`change` returns the new bytes, or `None` when it wrote the file itself) and puts its new
-/// integrity hash in `index.html` in place of the old.
-fn rewrite(dist: &Path, file: &Path, change: impl FnOnce(&[u8]) -> Result<Option<Vec<u8>>>) -> Result<()> {
+/// Replaces `file` with what `change` makes of it and puts its new integrity hash in `index.html` in place of the
+/// old.
+fn rewrite(dist: &Path, file: &Path, change: impl FnOnce(&[u8]) -> Result<Vec<u8>>) -> Result<()> {
     let index = dist.join("index.html");
     let html = std::fs::read_to_string(&index)?;
     let bytes = std::fs::read(file)?;
     let before = integrity(&bytes);
     ensure!(html.contains(&before), "index.html names no integrity {before} for {}", file.display());
-    if let Some(changed) = change(&bytes)? {
-        std::fs::write(file, changed)?;
-    }
-    let after = integrity(&std::fs::read(file)?);
-    std::fs::write(&index, html.replace(&before, &after))?;
+    let changed = change(&bytes)?;
+    std::fs::write(file, &changed)?;
+    std::fs::write(&index, html.replace(&before, &integrity(&changed)))?;
     Ok(())
 }
 
@@ -193,15 +193,27 @@ fn rename_functions(
     Ok(out)
 }
 
-/// The import section: a count, then module name, field name and a description per import. The field names of
-/// functions (kind 0) and the module names change; the descriptions are copied as they are, which takes reading
-/// their length.
-fn rename_imports(body: &[u8], module_name: &mut dyn FnMut(&str) -> String, rename: &mut Rename) -> Result<Vec<u8>> {
+/// A section that is a vector (a count, then the entries), each entry copied to the output by `entry`.
+fn rewrite_entries(
+    body: &[u8],
+    section: &str,
+    mut entry: impl FnMut(&mut Reader, &mut Vec<u8>) -> Result<()>,
+) -> Result<Vec<u8>> {
     let mut reader = Reader { bytes: body, at: 0 };
     let count = reader.leb()?;
     let mut out = Vec::new();
     write_leb(&mut out, count);
     for _ in 0..count {
+        entry(&mut reader, &mut out)?;
+    }
+    ensure!(reader.at == body.len(), "the {section} section has bytes after its entries");
+    Ok(out)
+}
+
+/// The import section: module name, field name and a description per import. The field names of functions (kind
+/// 0) and the module names change; the descriptions are copied as they are, which takes reading their length.
+fn rename_imports(body: &[u8], module_name: &mut dyn FnMut(&str) -> String, rename: &mut Rename) -> Result<Vec<u8>> {
+    rewrite_entries(body, "import", |reader, out| {
         let module = reader.name()?;
         let field = reader.name()?;
         let start = reader.at;
@@ -214,33 +226,26 @@ fn rename_imports(body: &[u8], module_name: &mut dyn FnMut(&str) -> String, rena
             4 => drop((reader.byte()?, reader.leb()?)), // a tag: attribute, type index
             other => bail!("an import of unknown kind {other}"),
         }
-        let description = &body[start..reader.at];
-        write_name(&mut out, &module_name(module));
+        write_name(out, &module_name(module));
         let renamed = if kind == 0 { rename(field, true) } else { None };
-        write_name(&mut out, renamed.as_deref().unwrap_or(field));
-        out.extend_from_slice(description);
-    }
-    ensure!(reader.at == body.len(), "the import section has bytes after its imports");
-    Ok(out)
+        write_name(out, renamed.as_deref().unwrap_or(field));
+        out.extend_from_slice(&body[start..reader.at]);
+        Ok(())
+    })
 }
 
-/// The export section: a count, then name, kind and index per export.
+/// The export section: name, kind and index per export.
 fn rename_exports(body: &[u8], rename: &mut Rename) -> Result<Vec<u8>> {
-    let mut reader = Reader { bytes: body, at: 0 };
-    let count = reader.leb()?;
-    let mut out = Vec::new();
-    write_leb(&mut out, count);
-    for _ in 0..count {
+    rewrite_entries(body, "export", |reader, out| {
         let name = reader.name()?;
         let start = reader.at;
         let kind = reader.byte()?;
         reader.leb()?;
         let renamed = if kind == 0 { rename(name, false) } else { None };
-        write_name(&mut out, renamed.as_deref().unwrap_or(name));
+        write_name(out, renamed.as_deref().unwrap_or(name));
         out.extend_from_slice(&body[start..reader.at]);
-    }
-    ensure!(reader.at == body.len(), "the export section has bytes after its exports");
-    Ok(out)
+        Ok(())
+    })
 }
 
 struct Reader<'a> {

@@ -10,8 +10,6 @@ use crate::run;
 
 /// trunk 0.21.14 is the last release that builds with Rust 1.95.
 const TRUNK_VERSION: &str = "0.21.14";
-/// terser, as `tools/package.json` pins it.
-const TERSER_VERSION: &str = "5.51.4";
 /// Debian's chromium and its driver.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// chromedriver from Debian's chromium-driver.
@@ -89,12 +87,18 @@ pub fn terser(root: &Path) -> PathBuf {
     tools_bin(root).join("terser")
 }
 
-/// The npm tools of `tools/package.json`, at their pinned versions.
+/// The npm tools of `tools/package.json`, at the versions it pins (binaryen `132.0.0` is wasm-opt `version_132`).
 fn ensure_npm_tools(root: &Path) -> Result<()> {
-    let wasm_opt = tools_bin(root).join("wasm-opt");
-    let found = output_of(&wasm_opt.to_string_lossy(), &["--version"]).unwrap_or_default();
-    let terser = output_of(&terser(root).to_string_lossy(), &["--version"]).unwrap_or_default();
-    if found.contains("version_132") && terser.trim() == format!("terser {TERSER_VERSION}") {
+    let manifest =
+        std::fs::read_to_string(root.join("tools").join("package.json")).context("reading tools/package.json")?;
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).context("tools/package.json is not JSON")?;
+    let pinned = |package: &str| manifest["devDependencies"][package].as_str().unwrap_or_default().to_string();
+    let binaryen_major = pinned("binaryen").split('.').next().unwrap_or_default().to_string();
+    let wasm_opt = output_of(&tools_bin(root).join("wasm-opt").to_string_lossy(), &["--version"]).unwrap_or_default();
+    let terser_found = output_of(&terser(root).to_string_lossy(), &["--version"]).unwrap_or_default();
+    if wasm_opt.contains(&format!("(version_{binaryen_major})"))
+        && terser_found.trim() == format!("terser {}", pinned("terser"))
+    {
         return Ok(());
     }
     run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix"]).arg(root.join("tools")))

@@ -247,52 +247,48 @@ impl Parser<'_> {
             Some(b'f') => self.literal("false", Json::Bool(false)),
             Some(b'"') => self.string().map(Json::String),
             Some(b'-' | b'0'..=b'9') => self.number().map(Json::Number),
-            Some(b'[') => {
-                self.at += 1;
-                let mut items = Vec::new();
-                if self.peek() == Some(b']') {
-                    self.at += 1;
-                    return Ok(Json::Array(items));
-                }
-                loop {
-                    items.push(self.value(depth + 1)?);
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b']') => break,
-                        _ => return Err("expected `,` or `]`"),
-                    }
-                }
-                self.at += 1;
-                Ok(Json::Array(items))
-            }
-            Some(b'{') => {
-                self.at += 1;
-                let mut members = Vec::new();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
-                    return Ok(Json::Object(members));
-                }
-                loop {
-                    if self.peek() != Some(b'"') {
+            Some(b'[') => self.sequence(b']', "expected `,` or `]`", |p| p.value(depth + 1)).map(Json::Array),
+            Some(b'{') => self
+                .sequence(b'}', "expected `,` or `}`", |p| {
+                    if p.peek() != Some(b'"') {
                         return Err("expected a member name");
                     }
-                    let name = self.string()?;
-                    if self.peek() != Some(b':') {
+                    let name = p.string()?;
+                    if p.peek() != Some(b':') {
                         return Err("expected `:`");
                     }
-                    self.at += 1;
-                    members.push((name, self.value(depth + 1)?));
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b'}') => break,
-                        _ => return Err("expected `,` or `}`"),
-                    }
-                }
-                self.at += 1;
-                Ok(Json::Object(members))
-            }
+                    p.at += 1;
+                    Ok((name, p.value(depth + 1)?))
+                })
+                .map(Json::Object),
             Some(_) => Err("expected a value"),
         }
+    }
+
+    /// The items of an array or object, the opening bracket at `self.at`: `item` each, separated by `,`, up to
+    /// `close`; `unexpected` when something else follows an item.
+    fn sequence<T>(
+        &mut self,
+        close: u8,
+        unexpected: &'static str,
+        mut item: impl FnMut(&mut Self) -> Parsed<T>,
+    ) -> Parsed<Vec<T>> {
+        self.at += 1;
+        let mut items = Vec::new();
+        if self.peek() == Some(close) {
+            self.at += 1;
+            return Ok(items);
+        }
+        loop {
+            items.push(item(self)?);
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(c) if c == close => break,
+                _ => return Err(unexpected),
+            }
+        }
+        self.at += 1;
+        Ok(items)
     }
 
     fn digits(&mut self) -> usize {
