@@ -79,8 +79,9 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// `trunk build --release` into `dist/`, with the pinned tools first on PATH; then wasm-bindgen's JavaScript glue
-/// minified, and each asset compressed beside it.
+/// `trunk build --release` into `dist/`, with the pinned tools first on PATH; then the steps of `bundle.rs` (the
+/// JavaScript glue minified, the names the module and its glue share shortened, the integrity hashes checked), and
+/// each asset compressed beside it.
 fn build_app(root: &Path) -> Result<()> {
     // trunk --offline passes --offline to cargo, so the registry must be fetched first.
     run(cargo().args(["fetch"]))?;

@@ -15,7 +15,7 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// chromedriver from Debian's chromium-driver.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// The wasm target, trunk, wasm-bindgen-cli (matching Cargo.lock) and npm's wasm-opt.
+/// The wasm target, trunk, wasm-bindgen-cli (matching Cargo.lock) and npm's wasm-opt and terser.
 pub fn ensure_app_tools(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     ensure_cargo_tool("trunk", TRUNK_VERSION, "trunk", &format!("trunk {TRUNK_VERSION}"))?;
