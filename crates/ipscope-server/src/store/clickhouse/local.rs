@@ -144,7 +144,7 @@ impl LocalClickHouse {
             dir.join("zoo.cfg"),
             format!(
                 "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n\
-                 maxClientCnxns=0\n",
+                 maxClientCnxns=0\n4lw.commands.whitelist=srvr\n",
                 dir.join("data").display()
             ),
         )?;
@@ -160,10 +160,13 @@ impl LocalClickHouse {
             .spawn()
             .map_err(|e| error(format!("cannot start ZooKeeper: {e}")))?;
         self.children.push(child);
+        // Listening is not enough: until ZooKeeper serves sessions it drops each connection after the handshake, and
+        // a ClickHouse 18.16 started then crashes (a null ZooKeeper in its DDL worker). `srvr` names the mode once
+        // it serves.
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !ask(port, b"srvr").contains("Mode:") {
             if started.elapsed() > Duration::from_secs(60) {
-                return Err(error(format!("ZooKeeper did not listen within a minute; see {}", dir.display())));
+                return Err(error(format!("ZooKeeper did not serve within a minute; see {}", dir.display())));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -311,14 +314,19 @@ fn identity(dir: &Path) -> String {
 
 /// Whether the server on `port` answers `GET /` with `identity`.
 fn answers_as(port: u16, identity: &str) -> bool {
+    ask(port, b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").contains(identity)
+}
+
+/// What the server on `port` answers to `question` before it closes the connection (empty if it cannot be reached).
+fn ask(port: u16, question: &[u8]) -> String {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
+        return String::new();
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
-        return false;
+    if stream.write_all(question).is_err() {
+        return String::new();
     }
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    answer.contains(identity)
+    answer
 }
