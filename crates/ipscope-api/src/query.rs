@@ -33,10 +33,12 @@ pub fn query_set(pairs: &mut Vec<(String, String)>, key: &str, value: &str) {
         if k != key {
             return true;
         }
-        if !seen {
+        let first = !seen;
+        if first {
             *v = value.to_string();
         }
-        !std::mem::replace(&mut seen, true)
+        seen = true;
+        first // later pairs of `key` go
     });
     if !seen {
         pairs.push((key.to_string(), value.to_string()));

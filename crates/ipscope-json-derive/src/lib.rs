@@ -68,15 +68,20 @@ fn serde_attributes(attrs: &[Attribute]) -> syn::Result<Serde> {
     Ok(serde)
 }
 
-/// The wire name of a field (`snake_case`) or a variant (`PascalCase`) under `rename_all`, as serde spells it.
-fn wire_name(ident: &str, rename_all: Option<&str>, span: proc_macro2::Span) -> syn::Result<String> {
-    match rename_all {
-        None => Ok(ident.to_string()),
-        Some("lowercase") => Ok(ident.to_ascii_lowercase()),
-        Some("camelCase") if ident.contains('_') || ident.starts_with(|c: char| c.is_ascii_lowercase()) => {
+/// The wire name of a field (`snake_case`) or a variant (`PascalCase`): its `rename`, else its name under the
+/// type's `rename_all`, as serde spells it.
+fn wire_name(ident: &syn::Ident, attrs: &Serde, container: &Serde) -> syn::Result<String> {
+    if let Some(rename) = &attrs.rename {
+        return Ok(rename.clone());
+    }
+    let name = ident.to_string();
+    match container.rename_all.as_deref() {
+        None => Ok(name),
+        Some("lowercase") => Ok(name.to_ascii_lowercase()),
+        Some("camelCase") if name.contains('_') || name.starts_with(|c: char| c.is_ascii_lowercase()) => {
             let mut out = String::new();
             let mut upper = false;
-            for c in ident.chars() {
+            for c in name.chars() {
                 if c == '_' {
                     upper = true;
                 } else if upper {
@@ -88,9 +93,9 @@ fn wire_name(ident: &str, rename_all: Option<&str>, span: proc_macro2::Span) -> 
             }
             Ok(out)
         }
-        Some("camelCase") => Ok(ident[..1].to_ascii_lowercase() + &ident[1..]),
+        Some("camelCase") => Ok(name[..1].to_ascii_lowercase() + &name[1..]),
         Some(other) => {
-            Err(syn::Error::new(span, format!("ipscope-json-derive does not know rename_all = \"{other}\"")))
+            Err(syn::Error::new(ident.span(), format!("ipscope-json-derive does not know rename_all = \"{other}\"")))
         }
     }
 }
@@ -120,10 +125,7 @@ fn expand(input: &DeriveInput, direction: Direction) -> syn::Result<Tokens> {
             for field in &fields.named {
                 let attrs = serde_attributes(&field.attrs)?;
                 let ident = field.ident.as_ref().expect("named field");
-                let wire = match attrs.rename {
-                    Some(rename) => rename,
-                    None => wire_name(&ident.to_string(), container.rename_all.as_deref(), ident.span())?,
-                };
+                let wire = wire_name(ident, &attrs, &container)?;
                 let read = if attrs.default { quote!(field_or_default) } else { quote!(field) };
                 reads.push(quote!(#ident: #json::#read(object, #wire, &mut first)));
                 fallbacks.push(quote!(#ident: #json::FromJson::fallback()));
@@ -175,10 +177,7 @@ fn expand(input: &DeriveInput, direction: Direction) -> syn::Result<Tokens> {
                 }
                 let attrs = serde_attributes(&variant.attrs)?;
                 let ident = &variant.ident;
-                let wire = match attrs.rename {
-                    Some(rename) => rename,
-                    None => wire_name(&ident.to_string(), container.rename_all.as_deref(), ident.span())?,
-                };
+                let wire = wire_name(ident, &attrs, &container)?;
                 if attrs.other {
                     other = Some(ident);
                 }
